@@ -1,0 +1,140 @@
+#include "fhir/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace countersign::json {
+namespace {
+
+// Counts nesting while forwarding every event to the document being built; aborts the parse
+// once max_depth is exceeded so a hostile input cannot make us build a huge tree.
+struct DepthLimitedHandler {
+  Document& doc;
+  int max_depth;
+  int depth = 0;
+  bool too_deep = false;
+
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned u) { return doc.Uint(u); }
+  bool Int64(int64_t i) { return doc.Int64(i); }
+  bool Uint64(uint64_t u) { return doc.Uint64(u); }
+  bool Double(double d) { return doc.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+  bool StartObject() { return Enter() && doc.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { --depth; return doc.EndObject(n); }
+  bool StartArray() { return Enter() && doc.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { --depth; return doc.EndArray(n); }
+  bool Enter() {
+    if (++depth > max_depth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+Result<Document> Parse(std::string_view text, int max_depth) {
+  Document doc;
+  bool too_deep = false;
+  rapidjson::ParseResult pr;
+  auto generator = [&](Document& target) {
+    DepthLimitedHandler handler{target, max_depth};
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream ms(text.data(), text.size());
+    pr = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+                      rapidjson::kParseStopWhenDoneFlag>(ms, handler);
+    too_deep = handler.too_deep;
+    return !pr.IsError();
+  };
+  doc.Populate(generator);
+  if (too_deep) {
+    return Status::Invalid("JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  }
+  if (!pr) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      return Status::Invalid("empty JSON body");
+    }
+    return Status::Invalid(std::string("invalid JSON at byte ") + std::to_string(pr.Offset()) +
+                           ": " + rapidjson::GetParseError_En(pr.Code()));
+  }
+  // kParseStopWhenDoneFlag lets us report trailing garbage ourselves.
+  size_t end = pr.Offset();
+  if (text.find_first_not_of(" \t\r\n", end) != std::string_view::npos) {
+    return Status::Invalid("invalid JSON at byte " + std::to_string(end) +
+                           ": unexpected content after the root value");
+  }
+  return doc;
+}
+
+std::string Stringify(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string Pretty(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+const Value* Member(const Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(
+      Value(rapidjson::StringRef(name.data(), static_cast<rapidjson::SizeType>(name.size()))));
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::optional<std::string_view> GetString(const Value& object, std::string_view name) {
+  const Value* v = Member(object, name);
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  return std::string_view(v->GetString(), v->GetStringLength());
+}
+
+std::optional<int64_t> GetInt(const Value& object, std::string_view name) {
+  const Value* v = Member(object, name);
+  if (v == nullptr || !v->IsInt64()) return std::nullopt;
+  return v->GetInt64();
+}
+
+std::optional<bool> GetBool(const Value& object, std::string_view name) {
+  const Value* v = Member(object, name);
+  if (v == nullptr || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+
+void Set(Value& object, std::string_view name, Value&& value, Allocator& alloc) {
+  auto it = object.FindMember(
+      Value(rapidjson::StringRef(name.data(), static_cast<rapidjson::SizeType>(name.size()))));
+  if (it != object.MemberEnd()) {
+    it->value = std::move(value);
+    return;
+  }
+  object.AddMember(String(name, alloc), std::move(value), alloc);
+}
+
+void SetString(Value& object, std::string_view name, std::string_view text, Allocator& alloc) {
+  Set(object, name, String(text, alloc), alloc);
+}
+
+void Remove(Value& object, std::string_view name) {
+  if (!object.IsObject()) return;
+  object.RemoveMember(
+      Value(rapidjson::StringRef(name.data(), static_cast<rapidjson::SizeType>(name.size()))));
+}
+
+}  // namespace countersign::json
