@@ -1,0 +1,1 @@
+// implemented by the fhir/ work (issue 2)
