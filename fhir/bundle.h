@@ -36,7 +36,7 @@ class BundleBuilder {
   // written as W/"3". Returns the fullUrl ("Type/id" relative form). kInvalid when the resource
   // has no type or id.
   Result<std::string> AddUpdate(json::Value&& resource, std::string_view if_match_version = {});
-  // DELETE of "Type/id".
+  // DELETE of "Type/id" (no fullUrl, no resource).
   void AddDelete(std::string_view type, std::string_view id, std::string_view if_match_version = {});
   // Any entry, as given.
   void AddEntry(json::Value&& resource, std::string_view full_url, const EntryRequest& request);
@@ -44,7 +44,8 @@ class BundleBuilder {
   json::Allocator& allocator() { return doc_.GetAllocator(); }
   json::Document& document() { return doc_; }
   size_t size() const;
-  // The finished Bundle (the builder is left empty).
+  // The finished Bundle (the builder is left holding a fresh, empty Bundle of the same type).
+  // A Bundle without entries has no "entry" member: FHIR JSON does not allow empty arrays.
   json::Document Release();
 
  private:
@@ -70,7 +71,9 @@ Result<std::vector<BundleEntryView>> ReadEntries(const json::Value& bundle);
 std::optional<std::string> NextLink(const json::Value& bundle);
 
 // Rewrites every Reference.reference string inside value equal to from into to (used to turn
-// urn:uuid placeholders into the server's Type/id after a non-transaction commit).
+// urn:uuid placeholders into the server's Type/id after a non-transaction commit). Equality is
+// SameReferenceText's: urn:uuid placeholders match case-insensitively. Only members named
+// "reference" change; fullUrl and free text are left alone. Iterative: any depth is safe.
 void RewriteReferences(json::Value& value, std::string_view from, std::string_view to,
                        json::Allocator& alloc);
 

@@ -48,6 +48,7 @@ Result<Document> Parse(std::string_view text, int max_depth) {
   Document doc;
   bool too_deep = false;
   rapidjson::ParseResult pr;
+  size_t end = 0;
   auto generator = [&](Document& target) {
     DepthLimitedHandler handler{target, max_depth};
     rapidjson::Reader reader;
@@ -55,6 +56,9 @@ Result<Document> Parse(std::string_view text, int max_depth) {
     pr = reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
                       rapidjson::kParseStopWhenDoneFlag>(ms, handler);
     too_deep = handler.too_deep;
+    // ParseResult carries an offset only on error; on success the stream position is where the
+    // root value ended.
+    end = ms.Tell();
     return !pr.IsError();
   };
   doc.Populate(generator);
@@ -69,9 +73,9 @@ Result<Document> Parse(std::string_view text, int max_depth) {
                            ": " + rapidjson::GetParseError_En(pr.Code()));
   }
   // kParseStopWhenDoneFlag lets us report trailing garbage ourselves.
-  size_t end = pr.Offset();
-  if (text.find_first_not_of(" \t\r\n", end) != std::string_view::npos) {
-    return Status::Invalid("invalid JSON at byte " + std::to_string(end) +
+  size_t garbage = text.find_first_not_of(" \t\r\n", end);
+  if (garbage != std::string_view::npos) {
+    return Status::Invalid("invalid JSON at byte " + std::to_string(garbage) +
                            ": unexpected content after the root value");
   }
   return doc;

@@ -27,6 +27,10 @@ struct DiffOptions {
 json::Document DiffJsonPatch(const json::Value& from, const json::Value& to,
                              const DiffOptions& options = {});
 
+// JSON equality as RFC 6902's "test" defines it: same type, numbers by value (1 == 1.0), strings
+// by code points, arrays element by element, objects by member set regardless of order.
+bool JsonEquals(const json::Value& a, const json::Value& b);
+
 // Every JSON Pointer path a patch touches (its "path", and "from" for move/copy), for
 // guardrails that check an allow-list of element paths.
 std::vector<std::string> PatchPaths(const json::Value& patch);

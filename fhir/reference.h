@@ -15,7 +15,8 @@ struct Reference {
   std::string type;        // "Patient"; empty for urn:uuid
   std::string id;          // "123"; the UUID for urn:uuid
   std::string version_id;  // "2" when /_history/2 was given
-  bool is_uuid = false;    // urn:uuid:... placeholder (matched case-insensitively)
+  bool is_uuid = false;    // urn:uuid:... placeholder (prefix matched case-insensitively; the
+                           // UUID is kept as given, so compare with SameReferenceText)
 
   // Parses any of the forms above. kInvalid for anything else (empty, bad type name, bad id
   // characters per FHIR's id rules [A-Za-z0-9\-\.]{1,64}, urn:oid, fragments "#x").
@@ -38,5 +39,10 @@ std::string NewUuidUrn();
 // True for a syntactically valid FHIR resource type name (Capitalised letters only) and id.
 bool IsValidResourceType(std::string_view type);
 bool IsValidId(std::string_view id);
+
+// True when two Reference.reference strings point at the same thing as text: an exact match,
+// except that "urn:uuid:" placeholders compare case-insensitively (RFC 4122 UUIDs are
+// case-insensitive on input, and drafts may spell them in upper case).
+bool SameReferenceText(std::string_view a, std::string_view b);
 
 }  // namespace countersign::fhir
