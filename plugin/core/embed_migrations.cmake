@@ -1,0 +1,20 @@
+# cmake -DOUT=<file.cc> -DFILES=<a.sql;b.sql> -P embed_migrations.cmake
+# Writes a .cc defining countersign::core::EmbeddedMigrations(): {number, name, sql} per file.
+set(body "// Generated from plugin/core/migrations/*.sql by embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"plugin/core/migrations.h\"\n\nnamespace countersign::core {\n\n")
+string(APPEND body "const std::vector<Migration>& EmbeddedMigrations() {\n")
+string(APPEND body "  static const std::vector<Migration> kMigrations = {\n")
+foreach(f IN LISTS FILES)
+  get_filename_component(name ${f} NAME)
+  string(REGEX MATCH "^[0-9]+" number ${name})
+  math(EXPR number "${number}")  # strips leading zeros
+  file(READ ${f} sql)
+  string(FIND "${sql}" ")countersign_sql\"" bad)
+  if(NOT bad EQUAL -1)
+    message(FATAL_ERROR "${f} contains the raw-string delimiter")
+  endif()
+  string(APPEND body "    {${number}, \"${name}\", R\"countersign_sql(${sql})countersign_sql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n\n}  // namespace countersign::core\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
