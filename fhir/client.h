@@ -1,0 +1,114 @@
+// FhirClient: the FHIR R4 REST interactions Countersign needs, over an HttpTransport (libcurl by
+// default: connection reuse per server, timeouts, TLS verification on).
+//
+// Every call returns a Result. A non-2xx answer becomes an error Status carrying the HTTP code,
+// the server's OperationOutcome (when it sent one) and one normalised ErrorKind (status.h):
+// 404 not-found, 410 gone, 409/412/423/428 conflict, 401 unauthorized, 403 forbidden, other 4xx
+// invalid, 429/5xx unavailable; no answer: timeout or network.
+// Retries follow RetryPolicy (retry.h): never a blind retry of a non-conditional POST.
+// Secrets (bearer token, basic password) are never logged nor put in error messages.
+//
+// Threading: one FhirClient may be used from several threads; each call takes a transport
+// handle from a small pool (CurlTransport reuses connections per handle).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/capabilities.h"
+#include "fhir/http_transport.h"
+#include "fhir/json.h"
+#include "fhir/retry.h"
+#include "fhir/status.h"
+
+namespace countersign::fhir {
+
+struct TlsOptions {
+  bool verify = true;       // peer and host verification; off only when explicitly configured
+  std::string ca_file;      // extra CA bundle (PEM) to trust, e.g. a self-signed test server's CA
+};
+
+struct AuthOptions {
+  std::string bearer_token;    // Authorization: Bearer ...
+  std::string basic_user;      // Authorization: Basic ... (when bearer_token is empty)
+  std::string basic_password;
+};
+
+struct ClientOptions {
+  std::string base_url;  // "http://127.0.0.1:8103/fhir/R4" (no trailing slash needed)
+  AuthOptions auth;
+  TlsOptions tls;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  RetryPolicy retry;
+  std::string user_agent = "countersign/0.1";
+};
+
+// A successful answer: status, the resource (or Bundle / OperationOutcome) as JSON, and the
+// response headers that matter for writes.
+struct FhirResponse {
+  int http_status = 0;
+  json::Document body;      // Null when the server sent no body
+  std::string location;     // Location / Content-Location header
+  std::string etag;         // ETag header, e.g. W/"3"
+  std::string last_modified;
+  // id and versionId from body.meta, else from Location (".../Type/id/_history/v") / ETag.
+  std::string id;
+  std::string version_id;
+  int attempts = 1;         // how many sends it took
+};
+
+struct SearchOptions {
+  int max_pages = 100;  // bound on following `next` links
+};
+
+class FhirClient {
+ public:
+  // Uses a libcurl transport built from options.
+  static Result<std::unique_ptr<FhirClient>> Create(const ClientOptions& options);
+  // Uses the given transport factory (tests: a FaultInjectingTransport over a CurlTransport).
+  static std::unique_ptr<FhirClient> CreateWithTransport(
+      const ClientOptions& options, std::function<std::unique_ptr<HttpTransport>()> factory);
+  ~FhirClient();
+
+  const std::string& base_url() const;
+
+  // GET [base]/metadata, parsed. Cached after the first success; Refresh forces a new read.
+  Result<Capabilities> GetCapabilities(bool refresh = false);
+
+  Result<FhirResponse> Read(std::string_view type, std::string_view id);
+  Result<FhirResponse> VRead(std::string_view type, std::string_view id, std::string_view version);
+  // GET [base]/type?query, following Bundle.link[next] up to max_pages; the entries' resources
+  // are returned in order.
+  Result<std::vector<json::Document>> Search(std::string_view type, std::string_view query,
+                                             const SearchOptions& options = {});
+  // POST [base]/type. if_none_exist ("identifier=sys|val") makes it conditional (and retryable).
+  Result<FhirResponse> Create(const json::Value& resource, std::string_view if_none_exist = {});
+  // PUT [base]/type/id. if_match is a version id ("3") or an ETag (W/"3"); sent as W/"3".
+  Result<FhirResponse> Update(const json::Value& resource, std::string_view if_match = {});
+  // PATCH [base]/type/id with application/json-patch+json.
+  Result<FhirResponse> Patch(std::string_view type, std::string_view id, const json::Value& patch,
+                             std::string_view if_match = {});
+  Result<FhirResponse> Delete(std::string_view type, std::string_view id);
+  // POST [base] with a transaction / batch Bundle. kUnsupported without sending anything when
+  // the server's CapabilityStatement does not declare the interaction.
+  Result<FhirResponse> Transaction(const json::Value& bundle);
+  Result<FhirResponse> Batch(const json::Value& bundle);
+
+ private:
+  struct Impl;
+  explicit FhirClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Maps an HTTP status to its normalised kind (kOk for 2xx/3xx).
+ErrorKind KindForHttpStatus(int status);
+
+// The libcurl transport. One instance = one curl easy handle (connection reuse); not thread-safe.
+std::unique_ptr<HttpTransport> MakeCurlTransport(const ClientOptions& options);
+
+}  // namespace countersign::fhir

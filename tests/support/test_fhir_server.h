@@ -1,0 +1,100 @@
+// The loopback FHIR test server for integration tests: a node process running
+// tests/fhir-server/server.js (Medplum's FHIR router 4.5.2 over an in-memory repository, with the
+// spec-conformance fixes and emulation switches listed in tests/fhir-server/README.md).
+//
+// Start() launches it on a free 127.0.0.1 port and waits for its "LISTENING <port>" line; the
+// destructor stops it (SIGTERM, then SIGKILL), so it also stops when a test fails. Admin calls go
+// to /$admin/... on the same port and are not FHIR traffic.
+//
+// Threading: one test thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fhir/status.h"
+
+namespace countersign::testing {
+
+// Per-test server behaviour, sent as PUT /$admin/config. Defaults = a spec-conformant server with
+// transactions and batch, 412 for a stale If-Match, no auth.
+struct ServerConfig {
+  bool transactions = true;            // CapabilityStatement declares transaction; else refused
+  bool batch = true;
+  int version_conflict_status = 412;   // 409 (HAPI, Oracle) or 412 (the spec)
+  bool require_if_match = false;       // update/patch without If-Match -> 428
+  std::vector<std::string> read_only_types;  // writes refused (e.g. "Provenance", "Appointment")
+  int read_only_status = 405;          // status for refused writes (405 or 403)
+  std::string bearer_token;            // when set, every FHIR request needs it (else 401)
+  std::string basic_user, basic_password;
+  bool conditional_create = true;      // declared and honoured (If-None-Exist)
+  int delay_ms = 0;                    // every FHIR answer delayed (timeouts)
+  std::string capability_statement_json;  // served verbatim at /metadata when set (Epic profile)
+};
+
+// One injected fault (POST /$admin/faults). Matches requests by method and a regex on the path.
+struct Fault {
+  std::string method;        // "POST", "PUT", ... or "" for any
+  std::string path_regex;    // e.g. "^/fhir/R4/?$" (transaction) or "/Communication"
+  int status = 503;          // the answer sent instead (0 = close the connection, no answer)
+  int retry_after_s = -1;    // Retry-After header when >= 0
+  bool after_apply = false;  // true: the write is applied, then the answer replaced (lost answer)
+  int count = 1;             // how many matching requests get it
+  int delay_ms = 0;          // delay before answering (timeouts)
+};
+
+// One request the server saw (GET /$admin/requests), oldest first.
+struct SeenRequest {
+  std::string method;
+  std::string path;     // path + query as received
+  int status = 0;       // what was answered
+  std::string if_match;
+  std::string if_none_exist;
+  bool had_authorization = false;
+};
+
+class TestFhirServer {
+ public:
+  // Starts a server (npm modules must be installed: scripts/install-deps.sh). kUnavailable when
+  // it cannot start within ~20 s; the message includes its stderr. tls: serve HTTPS with a
+  // certificate from MakeTestCertificates (cert_dir) instead of HTTP.
+  static countersign::Result<std::unique_ptr<TestFhirServer>> Start(const std::string& cert_dir = {});
+  ~TestFhirServer();
+
+  int port() const;
+  // "http://127.0.0.1:<port>/fhir/R4" (https:// with TLS)
+  std::string base_url() const;
+  std::string admin_url() const;  // "http://127.0.0.1:<port>/$admin"
+
+  // Empties the repository and drops config, faults and the request log.
+  countersign::Status Reset();
+  countersign::Status Configure(const ServerConfig& config);
+  countersign::Status AddFault(const Fault& fault);
+  countersign::Status ClearFaults();
+  countersign::Result<std::vector<SeenRequest>> Requests();
+  // Kills and starts the process again on the same port; the in-memory data is kept in a
+  // snapshot file, so resources survive (a server restart in the middle of a commit).
+  countersign::Status Restart();
+
+  // Raw FHIR call with no client logic: for tests that check server state independently of the
+  // code under test. Returns {status, body}.
+  struct RawResponse { int status = 0; std::string body; std::string etag; std::string location; };
+  countersign::Result<RawResponse> Raw(const std::string& method, const std::string& path_and_query,
+                                       const std::string& body = {},
+                                       const std::vector<std::string>& headers = {});
+
+ private:
+  TestFhirServer() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One server for the whole test binary, started on first use and Reset() for each call.
+TestFhirServer& SharedTestFhirServer();
+
+// Writes a throwaway CA (ca.pem) and a server certificate for 127.0.0.1 signed by it
+// (server.pem, server-key.pem) into dir, using OpenSSL. For the TLS tests.
+countersign::Status MakeTestCertificates(const std::string& dir);
+
+}  // namespace countersign::testing
