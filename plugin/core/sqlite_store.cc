@@ -383,7 +383,8 @@ Result<std::vector<OutboxEntry>> SqliteStore::ListOutbox(const std::string& prop
   return WithReader([&](Db& db) -> Result<std::vector<OutboxEntry>> {
     auto st = db.Prepare(
         "SELECT id, proposal_id, revision, created_at, state, attempts, claimed_by, lease_until, "
-        "completed_at, result_json FROM outbox WHERE proposal_id = ?1 ORDER BY id");
+        "completed_at, result_json, bundle_sha256, not_before FROM outbox WHERE proposal_id = ?1 "
+        "ORDER BY id");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, proposal_id);
     std::vector<OutboxEntry> out;
@@ -391,7 +392,26 @@ Result<std::vector<OutboxEntry>> SqliteStore::ListOutbox(const std::string& prop
     while ((*st)->Step(&err)) {
       const Stmt& r = **st;
       out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Text(4), r.Int(5), r.Text(6),
-                     r.Int(7), r.Int(8), r.Text(9)});
+                     r.Int(7), r.Int(8), r.Text(9), r.Text(10), r.Int(11)});
+    }
+    if (!err.ok()) return err;
+    return out;
+  });
+}
+
+Result<std::vector<LedgerEntry>> SqliteStore::ReadProvenanceLedger(const std::string& proposal_id,
+                                                                   int64_t after_seq, int limit) {
+  return WithReader([&](Db& db) -> Result<std::vector<LedgerEntry>> {
+    auto st = db.Prepare(
+        "SELECT seq, proposal_id, revision, recorded_at, provenance_json FROM provenance_ledger "
+        "WHERE seq > ?1 AND (?2 = '' OR proposal_id = ?2) ORDER BY seq LIMIT ?3");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, after_seq).Bind(2, proposal_id).Bind(3, static_cast<int64_t>(limit));
+    std::vector<LedgerEntry> out;
+    Status err;
+    while ((*st)->Step(&err)) {
+      const Stmt& r = **st;
+      out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Text(4)});
     }
     if (!err.ok()) return err;
     return out;

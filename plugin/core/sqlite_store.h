@@ -68,6 +68,10 @@ class SqliteStore : public Store {
                                   const std::string& result_json,
                                   const ProposalUpdate& update) override;
   Result<std::vector<OutboxEntry>> ListOutbox(const std::string& proposal_id) override;
+  Status DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,
+                     const std::string& result_json) override;
+  Result<std::vector<LedgerEntry>> ReadProvenanceLedger(const std::string& proposal_id,
+                                                        int64_t after_seq, int limit) override;
 
  private:
   using WriteFn = std::function<Status(sqlite::Db&)>;

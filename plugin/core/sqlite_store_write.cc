@@ -166,11 +166,35 @@ Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
   }
   CS_RETURN_IF_ERROR(InsertEvent(db, u.proposal_id, e));
   if (u.enqueue_outbox) {
+    // The hash of what was approved: the bundle as it stands after this update.
+    std::string approved_bundle;
+    if (u.new_bundle_json) {
+      approved_bundle = *u.new_bundle_json;
+    } else if (u.revision) {
+      approved_bundle = u.revision->bundle_json;
+    } else {
+      auto cur = db.Prepare("SELECT bundle_json FROM proposal_content WHERE proposal_id = ?1");
+      if (!cur.ok()) return cur.status();
+      (*cur)->Bind(1, u.proposal_id);
+      Status err;
+      if (!(*cur)->Step(&err)) return err.ok() ? Status::Internal("proposal content missing") : err;
+      approved_bundle = (*cur)->Text(0);
+    }
     auto st = db.Prepare(
-        "INSERT INTO outbox (proposal_id, revision, created_at, state) VALUES (?1, ?2, ?3, "
-        "'ready')");
+        "INSERT INTO outbox (proposal_id, revision, created_at, state, bundle_sha256) VALUES "
+        "(?1, ?2, ?3, 'ready', ?4)");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, u.proposal_id).Bind(2, revision).Bind(3, u.event.at);
+    (*st)->Bind(4, Sha256Hex(approved_bundle));
+    CS_RETURN_IF_ERROR((*st)->Run());
+  }
+  if (u.ledger_provenance_json) {
+    auto st = db.Prepare(
+        "INSERT INTO provenance_ledger (proposal_id, revision, recorded_at, provenance_json) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, u.proposal_id).Bind(2, revision).Bind(3, u.event.at);
+    (*st)->Bind(4, *u.ledger_provenance_json);
     CS_RETURN_IF_ERROR((*st)->Run());
   }
   if (u.audit) {
@@ -303,9 +327,9 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
     out.clear();
     {
       auto st = db.Prepare(
-          "SELECT id, proposal_id, revision, created_at, state, attempts FROM outbox "
-          "WHERE state = 'ready' OR (state = 'claimed' AND lease_until <= ?1) ORDER BY id "
-          "LIMIT ?2");
+          "SELECT id, proposal_id, revision, created_at, state, attempts, bundle_sha256, "
+          "not_before FROM outbox WHERE state = 'ready' OR (state = 'claimed' AND "
+          "lease_until <= ?1 AND not_before <= ?1) ORDER BY id LIMIT ?2");
       if (!st.ok()) return st.status();
       (*st)->Bind(1, now).Bind(2, static_cast<int64_t>(limit));
       Status err;
@@ -318,6 +342,8 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
         e.created_at = r.Int(3);
         e.state = r.Text(4);
         e.attempts = r.Int(5);
+        e.bundle_sha256 = r.Text(6);
+        e.not_before = r.Int(7);
         out.push_back(std::move(e));
       }
       CS_RETURN_IF_ERROR(err);
@@ -380,6 +406,23 @@ Result<Proposal> SqliteStore::CompleteOutbox(int64_t outbox_id, const std::strin
   });
   if (!s.ok()) return s;
   return GetProposal(update.proposal_id);
+}
+
+Status SqliteStore::DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,
+                                const std::string& result_json) {
+  return RunWrite([&](Db& db) -> Status {
+    auto st = db.Prepare(
+        "UPDATE outbox SET not_before = ?3, lease_until = ?3, result_json = ?4 WHERE id = ?1 "
+        "AND state = 'claimed' AND claimed_by = ?2");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, outbox_id).Bind(2, worker).Bind(3, not_before).Bind(4, result_json);
+    CS_RETURN_IF_ERROR((*st)->Run());
+    if (db.Changes() != 1) {
+      return Status::Conflict("outbox entry " + std::to_string(outbox_id) +
+                              " is not claimed by " + worker);
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace countersign::core

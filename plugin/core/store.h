@@ -79,6 +79,17 @@ struct OutboxEntry {
   int64_t lease_until = 0;
   int64_t completed_at = 0;
   std::string result_json;
+  std::string bundle_sha256;  // SHA-256 (hex) of the approved bundle_json, taken at approval
+  int64_t not_before = 0;     // not claimed again before this time (retry later)
+};
+
+// One Provenance kept locally because the FHIR server would not store it.
+struct LedgerEntry {
+  int64_t seq = 0;
+  std::string proposal_id;
+  int64_t revision = 0;
+  int64_t recorded_at = 0;
+  std::string provenance_json;
 };
 
 // One atomic change to one proposal. Everything present is applied in one transaction, or
@@ -96,6 +107,8 @@ struct ProposalUpdate {
   std::optional<ApprovalRecord> approval;  // refused (kConflict) if this approver already
                                            // approved that revision
   bool enqueue_outbox = false;             // add a ready outbox entry for the current revision
+                                           // (with the SHA-256 of the resulting bundle_json)
+  std::optional<std::string> ledger_provenance_json;  // append to the local Provenance ledger
   ProposalEvent event;                     // seq is assigned by the store
   std::optional<AuditRecord> audit;        // seq/hash assigned by the store
 };
@@ -145,6 +158,16 @@ class Store {
                                           const std::string& result_json,
                                           const ProposalUpdate& update) = 0;
   virtual Result<std::vector<OutboxEntry>> ListOutbox(const std::string& proposal_id) = 0;
+  // Leaves the entry claimed by worker but not reclaimable before not_before (a transient
+  // failure: retry later); records the attempt's error in result_json. kConflict when the entry
+  // is not claimed by worker.
+  virtual Status DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,
+                             const std::string& result_json) = 0;
+
+  // The local Provenance ledger, in seq order: up to limit entries with seq > after_seq
+  // (proposal_id empty = all proposals).
+  virtual Result<std::vector<LedgerEntry>> ReadProvenanceLedger(const std::string& proposal_id,
+                                                                int64_t after_seq, int limit) = 0;
 };
 
 // The whole chain checked against the store's head: the first broken link, if any.

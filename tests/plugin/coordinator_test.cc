@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "plugin/core/audit_export.h"
+#include "plugin/core/migrations.h"
 #include "plugin/core/provenance.h"
 #include "tests/plugin/core_fixture.h"
 
@@ -468,7 +469,7 @@ BOOST_AUTO_TEST_CASE(durable_across_reopen) {
   BOOST_TEST(again->status == S::kApproved);
   BOOST_TEST(h.store->ListOutbox(p.id)->size() == 1u);
   BOOST_TEST(VerifyAudit(*h.store)->ok);
-  BOOST_TEST(*h.store->SchemaVersion() == 1);
+  BOOST_TEST(*h.store->SchemaVersion() == static_cast<int>(core::EmbeddedMigrations().size()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -303,6 +303,61 @@ BOOST_DATA_TEST_CASE(outbox_is_written_with_the_approval_and_claimed_once,
   BOOST_TEST(store->ClaimOutbox("worker-3", 99999, 1000, 10)->empty());
 }
 
+BOOST_DATA_TEST_CASE(outbox_keeps_the_approved_hash_and_defers_retries,
+                     bdata::make(StoreBackendNames()), backend) {
+  auto db = MakeStoreInstance(backend);
+  auto store = db->Open();
+  NewProposal n = MakeNew("p-1", 1000);
+  Create(*store, n);
+  ProposalUpdate u = Move("p-1", S::kPending, S::kApproved);
+  const std::string approved = R"({"resourceType":"Bundle","type":"transaction","entry":[]})";
+  u.new_bundle_json = approved;
+  u.enqueue_outbox = true;
+  BOOST_REQUIRE(store->UpdateProposal(u).ok());
+  auto claimed = store->ClaimOutbox("w1", 5000, 1000, 10);
+  BOOST_REQUIRE(claimed.ok() && claimed->size() == 1u);
+  BOOST_TEST((*claimed)[0].bundle_sha256 == Sha256Hex(approved));
+
+  int64_t id = (*claimed)[0].id;
+  BOOST_TEST(store->DeferOutbox(id, "other", 9000, "{}").IsConflict());
+  BOOST_REQUIRE(store->DeferOutbox(id, "w1", 9000, R"({"error":"unavailable"})").ok());
+  BOOST_TEST(store->ClaimOutbox("w2", 8999, 1000, 10)->empty());  // not before 9000
+  auto again = store->ClaimOutbox("w2", 9000, 1000, 10);
+  BOOST_REQUIRE(again->size() == 1u);
+  BOOST_TEST((*again)[0].attempts == 2);
+  BOOST_TEST((*again)[0].bundle_sha256 == Sha256Hex(approved));
+}
+
+BOOST_DATA_TEST_CASE(provenance_ledger_is_written_with_the_commit,
+                     bdata::make(StoreBackendNames()), backend) {
+  auto db = MakeStoreInstance(backend);
+  auto store = db->Open();
+  Create(*store, MakeNew("p-1", 1000));
+  Create(*store, MakeNew("p-2", 1001));
+  for (const char* id : {"p-1", "p-2"}) {
+    ProposalUpdate u = Move(id, S::kPending, S::kApproved);
+    u.enqueue_outbox = true;
+    BOOST_REQUIRE(store->UpdateProposal(u).ok());
+  }
+  auto claimed = store->ClaimOutbox("w1", 5000, 1000, 10);
+  BOOST_REQUIRE(claimed->size() == 2u);
+  ProposalUpdate done = Move("p-1", S::kCommitting, S::kCommitted, 6000);
+  done.ledger_provenance_json = R"({"resourceType":"Provenance"})";
+  BOOST_REQUIRE(store->CompleteOutbox((*claimed)[0].id, "w1", "{}", done).ok());
+  // A refused completion leaves no ledger entry behind.
+  ProposalUpdate wrong = Move("p-2", S::kCommitting, S::kCommitted, 6000);
+  wrong.ledger_provenance_json = R"({"resourceType":"Provenance","id":"x"})";
+  BOOST_TEST(!store->CompleteOutbox((*claimed)[1].id, "not-me", "{}", wrong).ok());
+
+  auto all = store->ReadProvenanceLedger("", 0, 10);
+  BOOST_REQUIRE(all.ok());
+  BOOST_REQUIRE(all->size() == 1u);
+  BOOST_TEST((*all)[0].proposal_id == "p-1");
+  BOOST_TEST((*all)[0].provenance_json == R"({"resourceType":"Provenance"})");
+  BOOST_TEST(store->ReadProvenanceLedger("p-2", 0, 10)->empty());
+  BOOST_TEST(store->ReadProvenanceLedger("", (*all)[0].seq, 10)->empty());
+}
+
 BOOST_DATA_TEST_CASE(failed_keeps_the_server_outcome, bdata::make(StoreBackendNames()), backend) {
   auto db = MakeStoreInstance(backend);
   auto store = db->Open();
