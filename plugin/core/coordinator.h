@@ -85,6 +85,13 @@ class Coordinator {
   Result<Proposal> Reassign(const Principal& who, const std::string& id,
                             const std::string& new_owner, const std::string& reason);
 
+  // A proposal in conflict (the server moved past its base version): carries each update's own
+  // change (its patch minus the "test" guards) over to the server's current version, as a new
+  // revision with If-Match on that version, and moves it back to pending for a fresh approval.
+  // kConflict when the change no longer applies (the same elements moved): nothing changes.
+  Result<Proposal> Rebase(const Principal& who, const std::string& id,
+                          const CurrentReader& read_current);
+
   // Moves every pending proposal past its deadline to expired; returns how many.
   Result<int> ExpireDue();
 

@@ -1,0 +1,474 @@
+#include "plugin/commit/commit_executor.h"
+
+#include <map>
+
+#include "fhir/bundle.h"
+#include "fhir/client.h"
+#include "fhir/json_patch.h"
+#include "fhir/operation_outcome.h"
+#include "fhir/reference.h"
+#include "fhir/resource.h"
+#include "mappings/engine.h"
+
+namespace countersign::commit {
+namespace {
+
+using json::Document;
+using json::Value;
+
+// "W/\"3\"" / "\"3\"" / "3" -> "3".
+std::string VersionFromEtag(std::string_view etag) {
+  if (etag.rfind("W/", 0) == 0) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+std::string SplitType(const std::string& url) { return url.substr(0, url.find('/')); }
+std::string SplitId(const std::string& url) {
+  size_t slash = url.find('/');
+  if (slash == std::string::npos) return {};
+  size_t end = url.find('/', slash + 1);
+  return url.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1);
+}
+
+// A resource without id and meta: what "the same content" means when comparing with a server.
+Document Content(const Value& resource) {
+  Document d;
+  d.CopyFrom(resource, d.GetAllocator());
+  json::Remove(d, "id");
+  json::Remove(d, "meta");
+  return d;
+}
+
+// True when current (the server's) already holds what pending would write: it carries the
+// pending resource's Countersign identifier, or it has the same content.
+bool AlreadyApplied(const Value& current, const Value& pending) {
+  auto mine = fhir::FindIdentifier(pending, mappings::kCountersignIdentifierSystem);
+  if (mine) {
+    auto theirs = fhir::FindIdentifier(current, mappings::kCountersignIdentifierSystem);
+    if (theirs && theirs->value == mine->value) return true;
+  }
+  return fhir::JsonEquals(Content(current), Content(pending));
+}
+
+class Executor {
+ public:
+  Executor(fhir::FhirClient& client, const Value& bundle, const WritePlan& plan,
+           const CommitTarget& target)
+      : client_(client), plan_(plan), target_(target) {
+    work_.CopyFrom(bundle, work_.GetAllocator());
+  }
+
+  Execution Run() {
+    out_.mode = plan_.mode == PlanMode::kTransaction ? "transaction" : "per-resource";
+    if (!LocateEntries()) return Finish();
+    if (target_.reconcile && !Reconcile()) return Finish();
+    if (!Pending().empty()) {
+      bool ok = plan_.mode == PlanMode::kTransaction ? RunTransaction() : RunPerResource();
+      if (!ok) return Finish();
+    }
+    if (!WriteProvenance()) return Finish();
+    out_.kind = ExecutionKind::kCommitted;
+    return Finish();
+  }
+
+ private:
+  Value& ResourceOf(const PlannedWrite& w) { return *resources_.at(w.entry_index); }
+
+  bool LocateEntries() {
+    Value* entries = const_cast<Value*>(json::Member(work_, "entry"));
+    if (entries == nullptr || !entries->IsArray()) return Fail(Status::Invalid("no entries"));
+    for (const PlannedWrite& w : plan_.writes) {
+      if (w.entry_index >= entries->Size()) return Fail(Status::Invalid("plan/bundle mismatch"));
+      Value& entry = (*entries)[static_cast<rapidjson::SizeType>(w.entry_index)];
+      Value* resource = const_cast<Value*>(json::Member(entry, "resource"));
+      if (resource == nullptr) return Fail(Status::Invalid("entry without resource"));
+      resources_[w.entry_index] = resource;
+    }
+    return true;
+  }
+
+  // Server-bound writes of mapped resources and the Device not yet resolved, in plan order.
+  std::vector<const PlannedWrite*> Pending() const {
+    std::vector<const PlannedWrite*> out;
+    for (const PlannedWrite& w : plan_.writes) {
+      if (w.is_provenance || w.destination != Destination::kServer) continue;
+      if (resolved_.count(w.entry_index) == 0) out.push_back(&w);
+    }
+    return out;
+  }
+
+  void Record(const PlannedWrite& w, std::string id, std::string version, const char* outcome) {
+    WriteRecord r;
+    r.entry_index = w.entry_index;
+    r.full_url = w.full_url;
+    r.resource_type = w.resource_type;
+    r.id = std::move(id);
+    r.version_id = std::move(version);
+    r.outcome = outcome;
+    resolved_[w.entry_index] = out_.writes.size();
+    out_.writes.push_back(r);
+    if (w.method == "POST" && !w.full_url.empty()) {
+      // Later entries (and the Provenance) reference this one by its placeholder.
+      for (auto& [index, resource] : resources_) {
+        if (index == w.entry_index) continue;
+        fhir::RewriteReferences(*resource, w.full_url, r.Reference(), work_.GetAllocator());
+      }
+    }
+  }
+
+  // Looks up, for every write, whether an earlier attempt already made it.
+  bool Reconcile() {
+    for (const PlannedWrite* w : Pending()) {
+      if (w->method == "POST") {
+        if (w->if_none_exist.empty()) continue;  // cannot be found again: will be sent
+        auto found = client_.Search(w->resource_type, w->if_none_exist);
+        if (!found.ok()) return FailFrom(found.status());
+        if (found->size() > 1) {
+          return Fail(Status::Conflict(w->resource_type + "?" + w->if_none_exist + " matches " +
+                                       std::to_string(found->size()) + " resources"));
+        }
+        if (found->size() == 1) {
+          const Value& r = (*found)[0];
+          Record(*w, std::string(fhir::ResourceId(r).value_or("")),
+                 std::string(fhir::VersionId(r).value_or("")), "existing");
+        }
+      } else if (w->method == "PUT") {
+        auto state = CheckUpdate(*w);
+        if (state == UpdateState::kError) return false;
+      }
+    }
+    if (out_.conflicts.Size() > 0) return Conflict(Status::Conflict("the server moved past the base version"));
+    return true;
+  }
+
+  enum class UpdateState { kWritable, kApplied, kMoved, kError };
+  // Reads the target's current version: applied already (recorded), moved past the base
+  // (a conflict entry is added), or still at the base (writable).
+  UpdateState CheckUpdate(const PlannedWrite& w) {
+    auto current = client_.Read(SplitType(w.url), SplitId(w.url));
+    if (!current.ok()) {
+      FailFrom(current.status());
+      return UpdateState::kError;
+    }
+    const Value& pending = ResourceOf(w);
+    if (AlreadyApplied(current->body, pending)) {
+      Record(w, current->id, current->version_id, "already-applied");
+      return UpdateState::kApplied;
+    }
+    std::string base = VersionFromEtag(w.if_match);
+    if (!base.empty() && current->version_id != base) {
+      AddConflict(w, base, current->version_id, current->body);
+      return UpdateState::kMoved;
+    }
+    return UpdateState::kWritable;
+  }
+
+  void AddConflict(const PlannedWrite& w, const std::string& base, const std::string& server_version,
+                   const Value& current) {
+    auto& a = out_.conflicts.GetAllocator();
+    Value c(rapidjson::kObjectType);
+    json::SetString(c, "target", w.url, a);
+    json::SetString(c, "baseVersion", base, a);
+    json::SetString(c, "serverVersion", server_version, a);
+    Document patch = fhir::DiffJsonPatch(Content(current), Content(ResourceOf(w)));
+    json::Set(c, "patch", json::Copy(patch, a), a);
+    out_.conflicts.PushBack(c, a);
+  }
+
+  // After a conflict answer: which updates moved (fresh patches), which were ours already.
+  bool ExplainConflict(const Status& why) {
+    for (const PlannedWrite* w : Pending()) {
+      if (w->method != "PUT") continue;
+      if (CheckUpdate(*w) == UpdateState::kError) return false;
+    }
+    if (out_.conflicts.Size() == 0) {
+      // Not a moved base version (e.g. a uniqueness rule on the server): a person must look.
+      return Fail(why);
+    }
+    return Conflict(why);
+  }
+
+  bool RunTransaction() {
+    fhir::BundleBuilder tx(fhir::BundleType::kTransaction);
+    std::vector<const PlannedWrite*> sent;
+    const Value* entries = json::Member(work_, "entry");
+    for (size_t i = 0; i < entries->Size(); ++i) {  // bundle order, as approved
+      for (const PlannedWrite* w : Pending()) {
+        if (w->entry_index != i) continue;
+        fhir::EntryRequest req{w->method, w->url, w->if_match, w->if_none_exist};
+        tx.AddEntry(json::Copy(ResourceOf(*w), tx.allocator()), w->full_url, req);
+        sent.push_back(w);
+      }
+    }
+    Document bundle = tx.Release();
+    auto answer = client_.Transaction(bundle);
+    if (!answer.ok()) {
+      if (answer.status().IsConflict()) return ExplainConflict(answer.status());
+      return FailFrom(answer.status());
+    }
+    auto results = fhir::ReadEntries(answer->body);
+    if (!results.ok() || results->size() != sent.size()) {
+      // The server applied it (2xx) but its answer cannot be read: find the writes instead.
+      target_.reconcile = true;
+      return Reconcile() && (Pending().empty() ||
+                             Fail(Status::Internal("transaction answered but writes not found")));
+    }
+    for (size_t i = 0; i < sent.size(); ++i) {
+      const fhir::BundleEntryView& r = (*results)[i];
+      std::string id, version;
+      if (r.resource != nullptr) {
+        id = std::string(fhir::ResourceId(*r.resource).value_or(""));
+        version = std::string(fhir::VersionId(*r.resource).value_or(""));
+      }
+      if ((id.empty() || version.empty()) && !r.response_location.empty()) {
+        auto ref = fhir::Reference::Parse(r.response_location);
+        if (ref.ok()) {
+          if (id.empty()) id = ref->id;
+          if (version.empty()) version = ref->version_id;
+        }
+      }
+      if (version.empty() && !r.response_etag.empty()) version = VersionFromEtag(r.response_etag);
+      if (id.empty()) id = SplitId(sent[i]->url);
+      const char* outcome = sent[i]->method == "PUT" ? "updated"
+                            : r.response_status.rfind("200", 0) == 0 ? "existing" : "created";
+      Record(*sent[i], id, version, outcome);
+    }
+    return true;
+  }
+
+  bool RunPerResource() {
+    for (const PlannedWrite* w : Pending()) {
+      Value& resource = ResourceOf(*w);
+      if (w->method == "POST") {
+        if (w->probe_before_create && !w->if_none_exist.empty()) {
+          auto found = client_.Search(w->resource_type, w->if_none_exist);
+          if (!found.ok()) return StepFailed(found.status());
+          if (found->size() > 1) {
+            return StepFailed(Status::Conflict(w->resource_type + "?" + w->if_none_exist +
+                                               " matches several resources"));
+          }
+          if (found->size() == 1) {
+            Record(*w, std::string(fhir::ResourceId((*found)[0]).value_or("")),
+                   std::string(fhir::VersionId((*found)[0]).value_or("")), "existing");
+            continue;
+          }
+        }
+        std::string_view condition = w->probe_before_create ? std::string_view() : w->if_none_exist;
+        auto made = client_.Create(resource, condition);
+        if (!made.ok()) return StepFailed(made.status());
+        Record(*w, made->id, made->version_id, made->http_status == 200 ? "existing" : "created");
+      } else if (w->method == "PUT") {
+        if (w->check_version_before_update) {
+          UpdateState state = CheckUpdate(*w);
+          if (state == UpdateState::kError) return false;
+          if (state == UpdateState::kApplied) continue;
+          if (state == UpdateState::kMoved) return Conflict(Status::Conflict("base version moved"));
+        }
+        auto put = client_.Update(resource, w->if_match);
+        if (!put.ok()) {
+          if (put.status().IsConflict()) {
+            // A lost answer retried by the client lands here too: ours already, or moved?
+            UpdateState state = CheckUpdate(*w);
+            if (state == UpdateState::kError) return false;
+            if (state == UpdateState::kApplied) continue;
+            if (state == UpdateState::kWritable) return Fail(put.status());  // not a moved base
+            return Conflict(put.status());
+          }
+          return StepFailed(put.status());
+        }
+        Record(*w, put->id.empty() ? SplitId(w->url) : put->id, put->version_id, "updated");
+      } else {
+        return StepFailed(Status::Unsupported(w->method + " is not committed by this version"));
+      }
+    }
+    return true;
+  }
+
+  // A per-resource step failed: transient -> retry later (what is written stays, found again
+  // by reconciliation); permanent -> compensate what this commit created, then fail.
+  bool StepFailed(const Status& why) {
+    if (why.IsTransient()) return FailFrom(why);
+    if (why.IsConflict()) return Conflict(why);
+    return FailFrom(why);
+  }
+
+  // The Provenance, last: targets point at the committed versions.
+  bool WriteProvenance() {
+    const PlannedWrite* pw = nullptr;
+    for (const PlannedWrite& w : plan_.writes) if (w.is_provenance) pw = &w;
+    if (pw == nullptr) return true;
+    Value& prov = ResourceOf(*pw);
+    auto& a = work_.GetAllocator();
+    // Versioned targets: placeholders were rewritten to Type/id on Record; updates carried the
+    // base version, which must now be the committed one.
+    if (Value* targets = const_cast<Value*>(json::Member(prov, "target")); targets && targets->IsArray()) {
+      for (Value& t : targets->GetArray()) {
+        auto ref_text = json::GetString(t, "reference");
+        if (!ref_text) continue;
+        auto ref = fhir::Reference::Parse(*ref_text);
+        if (!ref.ok()) continue;
+        for (const WriteRecord& r : out_.writes) {
+          if (r.resource_type == ref->type && r.id == ref->id) {
+            json::SetString(t, "reference", r.Versioned(), a);
+          }
+        }
+      }
+    }
+    // The AI Device when the server cannot hold it: contained in the Provenance.
+    for (const PlannedWrite& w : plan_.writes) {
+      if (w.resource_type != "Device" || w.destination != Destination::kLocal) continue;
+      Value device = json::Copy(ResourceOf(w), a);
+      json::SetString(device, "id", "ai-device", a);
+      Value contained(rapidjson::kArrayType);
+      contained.PushBack(device, a);
+      json::Set(prov, "contained", std::move(contained), a);
+      fhir::RewriteReferences(prov, w.full_url, "#ai-device", a);
+      WriteRecord r;
+      r.entry_index = w.entry_index;
+      r.full_url = w.full_url;
+      r.resource_type = "Device";
+      r.id = "#ai-device";
+      r.outcome = "contained";
+      out_.writes.push_back(r);
+    }
+    fhir::AddTag(prov, {kProvenanceTagSystem, target_.proposal_id, ""}, a);
+    std::string condition = std::string("_tag=") + kProvenanceTagSystem + "|" + target_.proposal_id;
+
+    if (pw->destination == Destination::kLocal) {
+      out_.ledger_provenance_json = json::Stringify(prov);
+      out_.notes.push_back("the server does not accept Provenance: kept in the local ledger");
+      return true;
+    }
+    if (target_.reconcile || pw->probe_before_create) {
+      auto found = client_.Search("Provenance", condition);
+      if (!found.ok()) return FailFrom(found.status());
+      if (!found->empty()) {
+        const Value& r = (*found)[0];
+        out_.provenance_reference = "Provenance/" + std::string(fhir::ResourceId(r).value_or("")) +
+                                    "/_history/" + std::string(fhir::VersionId(r).value_or(""));
+        return true;
+      }
+    }
+    auto made = client_.Create(prov, pw->probe_before_create ? std::string_view() : condition);
+    if (!made.ok()) {
+      const Status& s = made.status();
+      if (s.IsForbidden() || (s.IsInvalid() && (s.http_status() == 405 || s.http_status() == 501))) {
+        // Declared but refused in practice: keep it locally rather than lose it.
+        out_.ledger_provenance_json = json::Stringify(prov);
+        out_.notes.push_back("the server refused the Provenance (" + s.ToString() +
+                             "): kept in the local ledger");
+        return true;
+      }
+      return FailFrom(s);
+    }
+    out_.provenance_reference = "Provenance/" + made->id + "/_history/" + made->version_id;
+    return true;
+  }
+
+  bool Conflict(const Status& why) {
+    Compensate();
+    out_.kind = ExecutionKind::kConflict;
+    out_.error = why;
+    return false;
+  }
+  // A failure: transient ones are retried later (nothing undone); others compensate and fail.
+  bool FailFrom(const Status& why) {
+    if (why.IsTransient()) {
+      out_.kind = ExecutionKind::kRetryLater;
+      out_.error = why;
+      return false;
+    }
+    return Fail(why);
+  }
+  bool Fail(const Status& why) {
+    Compensate();
+    out_.kind = ExecutionKind::kFailed;
+    out_.error = why;
+    return false;
+  }
+
+  // Nothing is deleted: resources this commit created are marked entered-in-error so nobody
+  // acts on half of a proposal. The shared AI Device is left alone; updates are not undone
+  // (that would overwrite), they are listed for the person handling the failure.
+  void Compensate() {
+    for (const WriteRecord& r : out_.writes) {
+      if (r.resource_type == "Device" || r.outcome == "updated" || r.outcome == "already-applied" ||
+          r.outcome == "contained") {
+        continue;
+      }
+      auto current = client_.Read(r.resource_type, r.id);
+      if (!current.ok()) {
+        out_.notes.push_back("could not compensate " + r.Reference() + ": " +
+                             current.status().ToString());
+        continue;
+      }
+      Document d = std::move(current->body);
+      json::SetString(d, "status", "entered-in-error", d.GetAllocator());
+      auto put = client_.Update(d, current->version_id);
+      if (put.ok()) {
+        out_.compensated.push_back(r.Reference());
+      } else {
+        out_.notes.push_back("could not compensate " + r.Reference() + ": " +
+                             put.status().ToString());
+      }
+    }
+  }
+
+  Execution Finish() { return std::move(out_); }
+
+  fhir::FhirClient& client_;
+  const WritePlan& plan_;
+  CommitTarget target_;
+  Document work_;
+  std::map<size_t, Value*> resources_;  // entry index -> resource inside work_
+  std::map<size_t, size_t> resolved_;   // entry index -> index in out_.writes
+  Execution out_;
+};
+
+}  // namespace
+
+std::string Execution::ResultJson() const {
+  Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  static const char* kNames[] = {"committed", "conflict", "failed", "retry-later"};
+  json::SetString(d, "result", kNames[static_cast<int>(kind)], a);
+  json::SetString(d, "mode", mode, a);
+  Value writes(rapidjson::kArrayType);
+  for (const WriteRecord& r : this->writes) {
+    Value w(rapidjson::kObjectType);
+    json::Set(w, "entry", Value(static_cast<uint64_t>(r.entry_index)), a);
+    if (!r.full_url.empty()) json::SetString(w, "fullUrl", r.full_url, a);
+    json::SetString(w, "reference", r.outcome == "contained" ? r.id : r.Versioned(), a);
+    json::SetString(w, "outcome", r.outcome, a);
+    writes.PushBack(w, a);
+  }
+  json::Set(d, "writes", std::move(writes), a);
+  if (!provenance_reference.empty()) json::SetString(d, "provenance", provenance_reference, a);
+  if (!ledger_provenance_json.empty()) json::Set(d, "provenanceLedger", Value(true), a);
+  if (conflicts.Size() > 0) json::Set(d, "conflicts", json::Copy(conflicts, a), a);
+  if (!compensated.empty()) {
+    Value c(rapidjson::kArrayType);
+    for (const auto& s : compensated) c.PushBack(json::String(s, a), a);
+    json::Set(d, "compensated", std::move(c), a);
+  }
+  if (!notes.empty()) {
+    Value n(rapidjson::kArrayType);
+    for (const auto& s : notes) n.PushBack(json::String(s, a), a);
+    json::Set(d, "notes", std::move(n), a);
+  }
+  if (!error.ok()) {
+    json::SetString(d, "error", error.ToString(), a);
+    if (error.http_status() != 0) json::Set(d, "httpStatus", Value(error.http_status()), a);
+  }
+  return json::Stringify(d);
+}
+
+Execution ExecuteCommit(fhir::FhirClient& client, const json::Value& bundle, const WritePlan& plan,
+                        const CommitTarget& target) {
+  return Executor(client, bundle, plan, target).Run();
+}
+
+}  // namespace countersign::commit
