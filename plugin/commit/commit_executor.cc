@@ -355,8 +355,9 @@ class Executor {
     auto made = client_.Create(prov, pw->probe_before_create ? std::string_view() : condition);
     if (!made.ok()) {
       const Status& s = made.status();
-      if (s.IsForbidden() || (s.IsInvalid() && (s.http_status() == 405 || s.http_status() == 501))) {
-        // Declared but refused in practice: keep it locally rather than lose it.
+      if (!s.IsTransient() && !s.IsConflict()) {
+        // Declared but refused in practice (405, 403, a validation rule): the mapped resources
+        // are committed and stay so; the Provenance is kept locally rather than lost.
         out_.ledger_provenance_json = json::Stringify(prov);
         out_.notes.push_back("the server refused the Provenance (" + s.ToString() +
                              "): kept in the local ledger");

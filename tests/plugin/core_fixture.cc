@@ -25,6 +25,12 @@ void Label(json::Value& r, const std::string& proposal_id, size_t index, json::A
                           proposal_id + "/" + std::to_string(index)}, a);
 }
 
+// If-None-Exist on the Countersign identifier, as the real mapping engine writes it.
+std::string Condition(const std::string& proposal_id, size_t index) {
+  return std::string("identifier=") + mappings::kCountersignIdentifierSystem + "|" + proposal_id +
+         "/" + std::to_string(index);
+}
+
 json::Value MappedResource(const std::string& type, const json::Value& draft,
                            const std::string& patient, json::Allocator& a) {
   std::string text(json::GetString(draft, "text").value_or(""));
@@ -103,6 +109,13 @@ Result<mappings::MappedDraft> FakeMapper::Map(std::string_view draft_json,
                   json::Value(c.value, a), a);
       }
     }
+    if (json::GetBool(*upd, "also_create").value_or(false)) {
+      // Like a note amendment: a new resource created before the update of the old one.
+      json::Value r = MappedResource(type, *draft, m.patient, a);
+      Label(r, ctx.proposal_id, index, a);
+      targets.push_back(b.AddCreate(std::move(r), Condition(ctx.proposal_id, index)));
+      ++index;
+    }
     Label(next, ctx.proposal_id, index++, a);
     std::string version(fhir::VersionId(*base).value_or(""));
     std::string target = std::string(fhir::ResourceType(*base).value_or("")) + "/" +
@@ -122,8 +135,9 @@ Result<mappings::MappedDraft> FakeMapper::Map(std::string_view draft_json,
     int64_t copies = 1 + json::GetInt(*draft, "extra_entries").value_or(0);
     for (int64_t i = 0; i < copies; ++i) {
       json::Value r = MappedResource(type, *draft, m.patient, a);
-      Label(r, ctx.proposal_id, index++, a);
-      targets.push_back(b.AddCreate(std::move(r)));
+      Label(r, ctx.proposal_id, index, a);
+      targets.push_back(b.AddCreate(std::move(r), Condition(ctx.proposal_id, index)));
+      ++index;
     }
   }
   if (auto del = json::GetString(*draft, "delete")) {

@@ -20,7 +20,8 @@ namespace countersign::core::testing {
 //  "text": "...", "author": "Practitioner/dr-ada", "requested_owner": "...",
 //  "resource_type": "Observation" (override the mapped type), "extra_entries": 3,
 //  "delete": "DocumentReference/old",
-//  "update": {"base": {...resource with id and meta.versionId...}, "changes": {...members...}},
+//  "update": {"base": {...resource with id and meta.versionId...}, "changes": {...members...},
+//             "also_create": true (a new resource of the kind's type first, like an amendment)},
 //  "invalid": true (refused by the mapping)}
 class FakeMapper : public mappings::MappingEngine {
  public:

@@ -1,0 +1,323 @@
+// The commit engine against the loopback FHIR server (Medplum's router): each write plan and
+// each behaviour of real servers — transactions or not, 409 or 412 conflicts, Provenance refused,
+// 503/429 before and after the write was applied, timeouts, a restart in the middle, a server
+// that cannot write a type at all — and the exactly-once guarantee checked on the server itself.
+#define BOOST_TEST_MODULE commit_engine
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "fhir/resource.h"
+#include "plugin/commit/commit_executor.h"
+#include "plugin/core/audit_chain.h"
+#include "tests/commit/commit_fixture.h"
+
+namespace bdata = boost::unit_test::data;
+
+namespace countersign::commit::testing {
+namespace {
+
+using countersign::testing::Fault;
+using countersign::testing::ServerConfig;
+using S = core::ProposalStatus;
+
+ServerConfig Transactions(bool on) {
+  ServerConfig c;
+  c.transactions = on;
+  return c;
+}
+
+const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
+  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
+  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
+
+// Every approved proposal's mapped resource is on the server exactly once, with a Provenance
+// whose targets are versioned references to it.
+void ExpectCommittedOnce(CommitHarness& h, const std::string& id) {
+  BOOST_TEST(h.StatusOf(id) == S::kCommitted);
+  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
+  auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
+  BOOST_REQUIRE(provs.size() == 1u);
+  auto notes = h.ServerSearch("DocumentReference", std::string("identifier=") +
+                                                       mappings::kCountersignIdentifierSystem +
+                                                       "|" + id + "/0");
+  BOOST_REQUIRE(notes.size() == 1u);
+  std::string expected = "DocumentReference/" +
+                         std::string(fhir::ResourceId(notes[0]).value_or("")) + "/_history/" +
+                         std::string(fhir::VersionId(notes[0]).value_or(""));
+  const json::Value* targets = json::Member(provs[0], "target");
+  BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
+  BOOST_TEST(json::GetString((*targets)[0], "reference").value_or("") == expected);
+  // The AI Device is an agent, by server reference.
+  const json::Value* agents = json::Member(provs[0], "agent");
+  BOOST_REQUIRE(agents && agents->IsArray());
+  bool device_agent = false;
+  for (const auto& a : agents->GetArray()) {
+    auto who = json::Member(a, "who");
+    if (who && json::GetString(*who, "reference").value_or("").rfind("Device/", 0) == 0) {
+      device_agent = true;
+    }
+  }
+  BOOST_TEST(device_agent);
+}
+
+BOOST_DATA_TEST_CASE(approved_note_commits_once_with_versioned_provenance, bdata::make({true, false}),
+                     transactions) {
+  CommitHarness h(Transactions(transactions));
+  std::string a = h.ApprovedNote("k-a", "First note.");
+  std::string b = h.ApprovedNote("k-b", "Second note.");
+  h.core.SubmitNote("k-pending", "Never approved.");  // stays pending: must never arrive
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 2u);
+  for (const auto& o : outcomes) BOOST_TEST(o.status == "committed", o.proposal_id << ": " << o.detail);
+  ExpectCommittedOnce(h, a);
+  ExpectCommittedOnce(h, b);
+  // One AI Device for both (conditional create), and nothing of the pending proposal.
+  BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
+  BOOST_TEST(h.ServerSearch("DocumentReference", "").size() == 2u);
+  // The plan followed the server: a transaction Bundle, or none at all.
+  auto seen = h.server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  size_t transaction_posts = 0;
+  for (const auto& r : *seen) {
+    if (r.method == "POST" && (r.path == "/fhir/R4" || r.path == "/fhir/R4/")) ++transaction_posts;
+  }
+  BOOST_TEST(transaction_posts == (transactions ? 2u : 0u));
+  // Nothing more to do; the trail is intact and records the results.
+  BOOST_TEST(h.engine->RunOnce()->claimed == 0);
+  BOOST_TEST(core::VerifyAudit(*h.core.store)->ok);
+  auto outbox = h.core.store->ListOutbox(a);
+  BOOST_REQUIRE(outbox->size() == 1u);
+  BOOST_TEST(outbox->front().state == "done");
+  BOOST_TEST(outbox->front().result_json.find("\"provenance\":\"Provenance/") != std::string::npos);
+}
+
+BOOST_DATA_TEST_CASE(stale_base_version_is_a_conflict_and_nothing_is_overwritten,
+                     bdata::make({409, 412}) * bdata::make({true, false}), status, transactions) {
+  ServerConfig config = Transactions(transactions);
+  config.version_conflict_status = status;
+  CommitHarness h(config);
+  std::string appt = h.ServerCreate(kAppointment);
+  std::string id = h.ApprovedUpdate("k-res", appt, R"({"start":"2026-12-02T10:00:00Z",
+      "end":"2026-12-02T10:30:00Z"})", false, "appointment");
+  // Someone else changes the appointment after the AI read it.
+  json::Document moved = h.ServerRead(appt);
+  json::SetString(moved, "comment", "patient called: running late", moved.GetAllocator());
+  h.ServerUpdate(appt, json::Stringify(moved));
+  json::Document before = h.ServerRead(appt);
+
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "conflict", outcomes[0].detail);
+  BOOST_TEST(h.StatusOf(id) == S::kConflict);
+  json::Document after = h.ServerRead(appt);
+  BOOST_TEST(json::Stringify(after) == json::Stringify(before));  // untouched
+  BOOST_TEST(h.ServerSearch("Provenance", "").empty());
+  // The record carries a fresh patch against the server's current version.
+  auto outbox = h.core.store->ListOutbox(id);
+  auto result = json::Parse(outbox->front().result_json);
+  BOOST_REQUIRE(result.ok());
+  const json::Value* conflicts = json::Member(*result, "conflicts");
+  BOOST_REQUIRE(conflicts && conflicts->Size() == 1u);
+  BOOST_TEST(json::GetString((*conflicts)[0], "serverVersion").value_or("") ==
+             std::string(fhir::VersionId(before).value_or("x")));
+  BOOST_TEST(json::Stringify(*json::Member((*conflicts)[0], "patch")).find("/start") !=
+             std::string::npos);
+
+  // The reviewer re-bases onto the current version and approves again: committed, and the
+  // other person's comment is kept.
+  auto rebased = h.core.coordinator->Rebase(
+      h.core.P("Practitioner/fd-sam"), id,
+      [&](const std::string& type_and_id) -> Result<json::Document> {
+        return h.ServerRead(type_and_id);
+      });
+  BOOST_REQUIRE_MESSAGE(rebased.ok(), rebased.status().ToString());
+  BOOST_TEST(rebased->status == S::kPending);
+  BOOST_REQUIRE(h.core.coordinator->Approve(h.core.P("Practitioner/fd-sam"), id).ok());
+  auto again = h.Drain();
+  BOOST_REQUIRE(again.size() == 1u);
+  BOOST_TEST(again[0].status == "committed", again[0].detail);
+  json::Document final_appt = h.ServerRead(appt);
+  BOOST_TEST(json::GetString(final_appt, "start").value_or("") == "2026-12-02T10:00:00Z");
+  BOOST_TEST(json::GetString(final_appt, "comment").value_or("") == "patient called: running late");
+}
+
+BOOST_AUTO_TEST_CASE(provenance_refused_goes_to_the_local_ledger) {
+  ServerConfig config;
+  config.read_only_types = {"Provenance"};
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-ledger");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
+  BOOST_TEST(h.ServerSearch("Provenance", "").empty());
+  auto ledger = h.core.store->ReadProvenanceLedger(id, 0, 10);
+  BOOST_REQUIRE(ledger.ok());
+  BOOST_REQUIRE(ledger->size() == 1u);
+  auto prov = json::Parse((*ledger)[0].provenance_json);
+  BOOST_REQUIRE(prov.ok());
+  std::string target = json::Stringify(*json::Member(*prov, "target"));
+  BOOST_TEST(target.find("DocumentReference/") != std::string::npos);
+  BOOST_TEST(target.find("/_history/") != std::string::npos);
+}
+
+// A server that answers 503 (or 429 with Retry-After), before applying the write or after it
+// (the answer is lost): the proposal still ends committed exactly once.
+BOOST_DATA_TEST_CASE(unavailable_before_or_after_apply_commits_exactly_once,
+                     bdata::make({503, 429}) * bdata::make({false, true}) * bdata::make({true, false}),
+                     status, after_apply, transactions) {
+  CommitHarness h(Transactions(transactions));
+  std::string id = h.ApprovedNote("k-fault");
+  Fault f;
+  f.method = "POST";
+  f.path_regex = transactions ? "^/fhir/R4/?$" : "/DocumentReference";
+  f.status = status;
+  f.retry_after_s = status == 429 ? 1 : -1;
+  f.after_apply = after_apply;
+  f.count = 1;
+  BOOST_REQUIRE(h.server.AddFault(f).ok());
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  ExpectCommittedOnce(h, id);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_then_commit_once) {
+  CommitHarness h(Transactions(true));
+  std::string id = h.ApprovedNote("k-timeout");
+  Fault slow;
+  slow.method = "POST";
+  slow.path_regex = "^/fhir/R4/?$";
+  slow.status = 0;  // no answer...
+  slow.delay_ms = 2500;  // ...after longer than the client's 2 s timeout
+  slow.after_apply = true;
+  BOOST_REQUIRE(h.server.AddFault(slow).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
+  BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
+  BOOST_TEST(h.StatusOf(id) == S::kCommitting);
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_TEST(outcomes.back().status == "committed");
+  ExpectCommittedOnce(h, id);
+}
+
+BOOST_AUTO_TEST_CASE(server_restart_in_the_middle) {
+  CommitHarness h(Transactions(false));
+  std::string id = h.ApprovedNote("k-restart");
+  // The note is written, then the connection drops on the Provenance and the server restarts.
+  Fault drop;
+  drop.method = "POST";
+  drop.path_regex = "/Provenance";
+  drop.status = 0;
+  drop.after_apply = false;
+  BOOST_REQUIRE(h.server.AddFault(drop).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(first->outcomes.at(0).status == "retry-later", first->outcomes.at(0).detail);
+  BOOST_REQUIRE(h.server.Restart().ok());
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  ExpectCommittedOnce(h, id);
+}
+
+BOOST_AUTO_TEST_CASE(retry_budget_ends_failed_with_the_last_outcome) {
+  CommitHarness h(Transactions(true));
+  std::string id = h.ApprovedNote("k-budget");
+  Fault f;
+  f.method = "POST";
+  f.path_regex = "^/fhir/R4/?$";
+  f.status = 503;
+  f.count = 100;
+  BOOST_REQUIRE(h.server.AddFault(f).ok());
+  auto outcomes = h.Drain(10);
+  BOOST_TEST(outcomes.back().status == "failed");
+  BOOST_TEST(outcomes.size() == 4u);  // max_attempts
+  auto p = h.core.store->GetProposal(id);
+  BOOST_TEST(p->status == S::kFailed);
+  BOOST_TEST(p->outcome_json.find("OperationOutcome") != std::string::npos);
+  BOOST_TEST(h.ServerSearch("DocumentReference", "").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_type_the_server_cannot_write_fails_before_sending_anything) {
+  ServerConfig config;
+  std::ifstream in(std::string(COUNTERSIGN_SOURCE_DIR) +
+                   "/fixtures/servers/epic-r4-capabilitystatement.json");
+  std::stringstream epic;
+  epic << in.rdbuf();
+  config.capability_statement_json = epic.str();
+  CommitHarness h(config);
+  std::string appt = h.ServerCreate(kAppointment);
+  std::string id = h.ApprovedUpdate("k-epic", appt, R"({"start":"2026-12-03T10:00:00Z"})", false,
+                                    "appointment");
+  size_t writes_before = h.WritesSeen();
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "failed");
+  BOOST_TEST(outcomes[0].detail.find("Appointment") != std::string::npos, outcomes[0].detail);
+  BOOST_TEST(h.WritesSeen() == writes_before);
+  BOOST_TEST(h.StatusOf(id) == S::kFailed);
+}
+
+BOOST_AUTO_TEST_CASE(content_changed_after_approval_is_not_written) {
+  CommitHarness h(Transactions(true));
+  std::string id = h.ApprovedNote("k-tamper", "Approved words.");
+  // Someone edits the stored Bundle behind the coordinator's back.
+  h.core.store.reset();
+  h.core.coordinator.reset();
+  {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(h.core.db_path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(db,
+        "UPDATE proposal_content SET bundle_json = replace(bundle_json, 'Approved', 'Other') "
+        "WHERE proposal_id = ?1", -1, &st, nullptr) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    BOOST_REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  h.core.Reopen();
+  CommitEngineDeps deps;
+  deps.store = h.core.store.get();
+  deps.client = h.client.get();
+  deps.guardrails = &h.core.guardrails;
+  deps.clock = &h.core.clock;
+  h.engine = std::make_unique<CommitEngine>(deps, CommitEngineOptions{"test-worker"});
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "failed");
+  BOOST_TEST(outcomes[0].detail.find("approved") != std::string::npos, outcomes[0].detail);
+  BOOST_TEST(h.WritesSeen() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_later_step_failing_compensates_without_deleting) {
+  // Per-resource: the new note is created, then the old one's supersede update hits a moved
+  // version. The new note is marked entered-in-error (not deleted); the proposal is in conflict.
+  ServerConfig config = Transactions(false);
+  CommitHarness h(config);
+  std::string old_note = h.ServerCreate(R"({"resourceType":"DocumentReference","status":"current",
+      "subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]})");
+  std::string id = h.ApprovedUpdate("k-amend", old_note, R"({"status":"superseded"})", true);
+  json::Document moved = h.ServerRead(old_note);
+  json::SetString(moved, "description", "edited by someone", moved.GetAllocator());
+  h.ServerUpdate(old_note, json::Stringify(moved));
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "conflict", outcomes[0].detail);
+  auto created = h.ServerSearch("DocumentReference", std::string("identifier=") +
+                                    mappings::kCountersignIdentifierSystem + "|" + id + "/0");
+  BOOST_REQUIRE(created.size() == 1u);  // still there
+  BOOST_TEST(json::GetString(created[0], "status").value_or("") == "entered-in-error");
+  BOOST_TEST(json::GetString(h.ServerRead(old_note), "status").value_or("") == "current");
+  auto outbox = h.core.store->ListOutbox(id);
+  BOOST_TEST(outbox->front().result_json.find("compensated") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace countersign::commit::testing

@@ -1,0 +1,159 @@
+#include "tests/commit/commit_fixture.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include "fhir/bundle.h"
+#include "fhir/resource.h"
+#include "mappings/engine.h"
+
+namespace countersign::commit::testing {
+
+using countersign::testing::SharedTestFhirServer;
+
+fhir::RetryPolicy CommitHarness::FastRetry() {
+  fhir::RetryPolicy p;
+  p.max_attempts = 3;
+  p.initial_backoff = std::chrono::milliseconds(5);
+  p.max_backoff = std::chrono::milliseconds(50);
+  p.max_total = std::chrono::milliseconds(5000);
+  p.max_retry_after = std::chrono::milliseconds(3000);
+  return p;
+}
+
+CommitHarness::CommitHarness(const countersign::testing::ServerConfig& server_config,
+                             fhir::RetryPolicy retry)
+    : server(SharedTestFhirServer()) {
+  BOOST_REQUIRE(server.Configure(server_config).ok());
+  fhir::ClientOptions options;
+  options.base_url = server.base_url();
+  options.auth.bearer_token = server_config.bearer_token;
+  options.request_timeout = std::chrono::milliseconds(2000);
+  options.retry = retry;
+  auto c = fhir::FhirClient::Create(options);
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  client = std::move(c).value();
+  CommitEngineDeps deps;
+  deps.store = core.store.get();
+  deps.client = client.get();
+  deps.guardrails = &core.guardrails;
+  deps.clock = &core.clock;
+  CommitEngineOptions opts;
+  opts.worker_id = "test-worker";
+  opts.retry_delay_ms = 1000;
+  opts.max_attempts = 4;
+  engine = std::make_unique<CommitEngine>(deps, opts);
+}
+
+std::string CommitHarness::ApprovedNote(const std::string& key, const std::string& text) {
+  core::Proposal p = core.SubmitNote(key, text);
+  auto approved = core.coordinator->Approve(core.P("Practitioner/dr-ada"), p.id);
+  BOOST_REQUIRE_MESSAGE(approved.ok(), approved.status().ToString());
+  BOOST_REQUIRE(approved->status == core::ProposalStatus::kApproved);
+  return p.id;
+}
+
+std::string CommitHarness::ApprovedUpdate(const std::string& key, const std::string& type_and_id,
+                                          const std::string& changes_json, bool also_create,
+                                          const std::string& kind) {
+  json::Document base = ServerRead(type_and_id);
+  auto changes = json::Parse(changes_json);
+  BOOST_REQUIRE(changes.ok());
+  json::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  json::SetString(d, "kind", kind, a);
+  json::SetString(d, "patient", "Patient/p1", a);
+  json::SetString(d, "idempotency_key", key, a);
+  json::SetString(d, "text", "AI text for " + key, a);
+  json::Value upd(rapidjson::kObjectType);
+  json::Set(upd, "base", json::Copy(base, a), a);
+  json::Set(upd, "changes", json::Copy(*changes, a), a);
+  if (also_create) json::Set(upd, "also_create", json::Value(true), a);
+  json::Set(d, "update", std::move(upd), a);
+  auto submitted = core.coordinator->Submit(core.P("Device/ai-scribe"), json::Stringify(d));
+  BOOST_REQUIRE_MESSAGE(submitted.ok(), submitted.status().ToString());
+  std::string approver = kind == "note" ? "Practitioner/dr-ada" : "Practitioner/fd-sam";
+  auto approved = core.coordinator->Approve(core.P(approver), submitted->proposal.id);
+  BOOST_REQUIRE_MESSAGE(approved.ok(), approved.status().ToString());
+  return submitted->proposal.id;
+}
+
+std::vector<CommitOutcome> CommitHarness::Drain(int max_rounds) {
+  std::vector<CommitOutcome> all;
+  for (int round = 0; round < max_rounds; ++round) {
+    auto report = engine->RunOnce();
+    BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+    for (auto& o : report->outcomes) all.push_back(o);
+    if (report->claimed == 0) break;
+    core.clock.Advance(120'000);  // past any retry delay and lease
+  }
+  return all;
+}
+
+core::ProposalStatus CommitHarness::StatusOf(const std::string& id) {
+  auto p = core.store->GetProposal(id);
+  BOOST_REQUIRE(p.ok());
+  return p->status;
+}
+
+json::Document CommitHarness::ServerRead(const std::string& type_and_id) {
+  auto r = server.Raw("GET", "/" + type_and_id);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  BOOST_REQUIRE_MESSAGE(r->status == 200, type_and_id << ": HTTP " << r->status << " " << r->body);
+  auto d = json::Parse(r->body);
+  BOOST_REQUIRE(d.ok());
+  return std::move(d).value();
+}
+
+std::vector<json::Document> CommitHarness::ServerSearch(const std::string& type,
+                                                        const std::string& query) {
+  auto r = server.Raw("GET", "/" + type + "?" + query + (query.empty() ? "" : "&") + "_count=1000");
+  BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 200, "search " << type << "?" << query);
+  auto bundle = json::Parse(r->body);
+  BOOST_REQUIRE(bundle.ok());
+  std::vector<json::Document> out;
+  if (const json::Value* entries = json::Member(*bundle, "entry")) {
+    for (const auto& e : entries->GetArray()) {
+      if (const json::Value* res = json::Member(e, "resource")) {
+        json::Document d;
+        d.CopyFrom(*res, d.GetAllocator());
+        out.push_back(std::move(d));
+      }
+    }
+  }
+  return out;
+}
+
+size_t CommitHarness::CountByIdentifier(const std::string& type, const std::string& proposal_id,
+                                        int entry) {
+  return ServerSearch(type, std::string("identifier=") + mappings::kCountersignIdentifierSystem +
+                                "|" + proposal_id + "/" + std::to_string(entry))
+      .size();
+}
+
+std::string CommitHarness::ServerCreate(const std::string& resource_json) {
+  auto parsed = json::Parse(resource_json);
+  BOOST_REQUIRE(parsed.ok());
+  std::string type(fhir::ResourceType(*parsed).value_or(""));
+  auto r = server.Raw("POST", "/" + type, resource_json);
+  BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 201, "create " << type << ": " << (r.ok() ? r->body : ""));
+  auto made = json::Parse(r->body);
+  BOOST_REQUIRE(made.ok());
+  return type + "/" + std::string(fhir::ResourceId(*made).value_or(""));
+}
+
+void CommitHarness::ServerUpdate(const std::string& type_and_id, const std::string& resource_json) {
+  auto r = server.Raw("PUT", "/" + type_and_id, resource_json);
+  BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 200, "update " << type_and_id);
+}
+
+size_t CommitHarness::WritesSeen() {
+  auto seen = server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  size_t n = 0;
+  for (const auto& r : *seen) {
+    if (r.method != "GET") ++n;
+  }
+  return n;
+}
+
+}  // namespace countersign::commit::testing

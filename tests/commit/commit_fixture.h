@@ -1,0 +1,52 @@
+// Test support for the commit engine: the governance core over a real SQLite file (fake mapper,
+// fixtures/config policy), the loopback FHIR test server, a real FhirClient to it, and the
+// CommitEngine under test; plus server-side checks made with raw HTTP, independent of the code
+// under test.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fhir/client.h"
+#include "fhir/json.h"
+#include "plugin/commit/commit_engine.h"
+#include "tests/plugin/core_fixture.h"
+#include "tests/support/test_fhir_server.h"
+
+namespace countersign::commit::testing {
+
+struct CommitHarness {
+  explicit CommitHarness(const countersign::testing::ServerConfig& server_config = {},
+                         fhir::RetryPolicy retry = FastRetry());
+  static fhir::RetryPolicy FastRetry();
+
+  countersign::testing::TestFhirServer& server;
+  core::testing::CoreHarness core;
+  std::unique_ptr<fhir::FhirClient> client;
+  std::unique_ptr<CommitEngine> engine;
+
+  // Submits (as the AI) and approves (as Dr. Ada) a note; returns its id.
+  std::string ApprovedNote(const std::string& key, const std::string& text = "Patient is well.");
+  // Submits and approves an update of the server resource at `type_and_id` (read now, so the
+  // base version is the current one) setting `changes`; also_create adds a new resource first.
+  std::string ApprovedUpdate(const std::string& key, const std::string& type_and_id,
+                             const std::string& changes_json, bool also_create = false,
+                             const std::string& kind = "note");
+  // Runs the engine until nothing is claimed (bounded), advancing the clock past retry delays.
+  std::vector<CommitOutcome> Drain(int max_rounds = 10);
+  core::ProposalStatus StatusOf(const std::string& id);
+
+  // Server-side checks (raw HTTP).
+  json::Document ServerRead(const std::string& type_and_id);
+  std::vector<json::Document> ServerSearch(const std::string& type, const std::string& query);
+  // Resources of `type` carrying proposal `id`'s Countersign identifier (entry `entry`).
+  size_t CountByIdentifier(const std::string& type, const std::string& proposal_id, int entry = 0);
+  // Creates a resource on the server (raw); returns "Type/id".
+  std::string ServerCreate(const std::string& resource_json);
+  void ServerUpdate(const std::string& type_and_id, const std::string& resource_json);
+  // Number of FHIR write requests (POST/PUT/PATCH/DELETE) the server saw since reset.
+  size_t WritesSeen();
+};
+
+}  // namespace countersign::commit::testing
