@@ -1,1 +1,372 @@
-// implemented by the fhir/ work (issue 2)
+#include "fhir/client.h"
+
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "fhir/bundle.h"
+#include "fhir/operation_outcome.h"
+#include "fhir/reference.h"
+#include "fhir/resource.h"
+
+namespace countersign::fhir {
+
+ErrorKind KindForHttpStatus(int status) {
+  if (status >= 200 && status < 400) return ErrorKind::kOk;
+  switch (status) {
+    case 401: return ErrorKind::kUnauthorized;
+    case 403: return ErrorKind::kForbidden;
+    case 404: return ErrorKind::kNotFound;
+    case 410: return ErrorKind::kGone;
+    case 409: case 412: case 423: case 428: return ErrorKind::kConflict;
+    case 429: return ErrorKind::kUnavailable;
+    default: break;
+  }
+  if (status >= 500) return ErrorKind::kUnavailable;
+  return ErrorKind::kInvalid;
+}
+
+namespace {
+
+std::string WeakEtag(std::string_view version_or_etag) {
+  if (version_or_etag.rfind("W/", 0) == 0 || version_or_etag.rfind("\"", 0) == 0) {
+    return std::string(version_or_etag);
+  }
+  return "W/\"" + std::string(version_or_etag) + "\"";
+}
+
+std::string VersionFromEtag(std::string_view etag) {
+  if (etag.rfind("W/", 0) == 0) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+// "POST https://x/fhir/R4/Patient?identifier=..." -> "POST Patient" for messages (no query:
+// it may carry identifiers; no host: it is in the configuration).
+std::string Describe(const HttpRequest& req, const std::string& base) {
+  std::string path = req.url.rfind(base, 0) == 0 ? req.url.substr(base.size()) : req.url;
+  path = path.substr(0, path.find('?'));
+  if (path.empty()) path = "/";
+  return req.method + " " + path;
+}
+
+}  // namespace
+
+struct FhirClient::Impl {
+  ClientOptions options;
+  std::function<std::unique_ptr<HttpTransport>()> factory;
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<HttpTransport>> pool;  // idle transports (reused connections)
+  std::mutex caps_mu;
+  std::optional<Capabilities> caps;
+  std::mutex rng_mu;
+  std::mt19937_64 rng{std::random_device{}()};
+
+  double Random01() {
+    std::lock_guard<std::mutex> lock(rng_mu);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  }
+
+  std::unique_ptr<HttpTransport> Take() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (!pool.empty()) {
+        auto t = std::move(pool.back());
+        pool.pop_back();
+        return t;
+      }
+    }
+    return factory();
+  }
+  void Give(std::unique_ptr<HttpTransport> t) {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (pool.size() < 16) pool.push_back(std::move(t));
+  }
+
+  std::string Url(std::string_view path) const {
+    std::string base = options.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (path.empty()) return base;
+    return base + (path.front() == '/' ? "" : "/") + std::string(path);
+  }
+
+  HttpRequest Request(std::string method, std::string url, std::string body = {}) const {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = std::move(url);
+    r.body = std::move(body);
+    r.timeout = options.request_timeout;
+    r.headers.emplace_back("Accept", "application/fhir+json");
+    if (!r.body.empty()) r.headers.emplace_back("Content-Type", "application/fhir+json");
+    if (!options.auth.bearer_token.empty()) {
+      r.headers.emplace_back("Authorization", "Bearer " + options.auth.bearer_token);
+    } else if (!options.auth.basic_user.empty()) {
+      std::string plain = options.auth.basic_user + ":" + options.auth.basic_password;
+      r.headers.emplace_back("Authorization", "Basic " + Base64(plain));
+    }
+    return r;
+  }
+
+  static std::string Base64(const std::string& in) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+      uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+      out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+      uint32_t v = uint8_t(in[i]) << 16;
+      out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+      uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+      out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+    }
+    return out;
+  }
+
+  // A request may be repeated only when repeating it cannot duplicate its effect.
+  static bool Repeatable(const HttpRequest& r) {
+    if (r.method != "POST") return true;  // GET, PUT, PATCH, DELETE are idempotent
+    for (const auto& [name, value] : r.headers) {
+      if (name == "If-None-Exist" && !value.empty()) return true;
+    }
+    return r.url.find("/_search") != std::string::npos;
+  }
+
+  void Sleep(std::chrono::milliseconds d) const {
+    if (options.sleep) options.sleep(d); else std::this_thread::sleep_for(d);
+  }
+
+  Status ErrorFrom(const HttpRequest& req, const HttpResponse& resp) const {
+    std::string outcome;
+    std::string summary;
+    auto doc = json::Parse(resp.body, 64);
+    if (doc.ok() && doc->IsObject()) {
+      auto type = json::GetString(*doc, "resourceType");
+      if (type && *type == "OperationOutcome") {
+        outcome = resp.body;
+        summary = SummarizeOperationOutcome(*doc);
+      }
+    }
+    std::string message = Describe(req, Url("")) + ": HTTP " + std::to_string(resp.status);
+    if (!summary.empty()) message += ": " + summary;
+    return Status::Error(KindForHttpStatus(resp.status), message, resp.status, outcome);
+  }
+
+  Result<FhirResponse> Send(const HttpRequest& req) {
+    const RetryPolicy& policy = options.retry;
+    bool repeatable = Repeatable(req);
+    auto start = std::chrono::steady_clock::now();
+    int attempt = 0;
+    while (true) {
+      ++attempt;
+      auto transport = Take();
+      Result<HttpResponse> r = transport->Send(req);
+      if (r.ok() || !r.status().IsNetwork()) Give(std::move(transport));  // a broken one is dropped
+      std::optional<std::chrono::milliseconds> retry_after;
+      Status failure;
+      if (r.ok()) {
+        if (r->status >= 200 && r->status < 300) return ToFhirResponse(std::move(r).value(), attempt);
+        failure = ErrorFrom(req, *r);
+        if (!IsRetryableHttpStatus(r->status)) return failure;
+        std::string ra = r->Header("Retry-After");
+        if (!ra.empty()) retry_after = ParseRetryAfter(ra);
+      } else {
+        failure = r.status();
+        if (!failure.IsTransient()) return failure;
+      }
+      if (!repeatable || attempt >= policy.max_attempts) return failure;
+      if (retry_after && *retry_after > policy.max_retry_after) return failure;
+      auto delay = BackoffDelay(policy, attempt, retry_after, [this] { return Random01(); });
+      auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      if (spent + delay > policy.max_total) return failure;
+      Sleep(delay);
+    }
+  }
+
+  static Result<FhirResponse> ToFhirResponse(HttpResponse resp, int attempts) {
+    FhirResponse out;
+    out.http_status = resp.status;
+    out.attempts = attempts;
+    out.location = resp.Header("Location");
+    if (out.location.empty()) out.location = resp.Header("Content-Location");
+    out.etag = resp.Header("ETag");
+    out.last_modified = resp.Header("Last-Modified");
+    if (!resp.body.empty()) {
+      auto doc = json::Parse(resp.body, 128);
+      if (!doc.ok()) return Status::Invalid("the server answered with malformed JSON: " + doc.status().message());
+      out.body = std::move(doc).value();
+    }
+    if (out.body.IsObject()) {
+      out.id = std::string(ResourceId(out.body).value_or(""));
+      out.version_id = std::string(VersionId(out.body).value_or(""));
+    }
+    if ((out.id.empty() || out.version_id.empty()) && !out.location.empty()) {
+      // ".../Type/id/_history/v": the last segments of the Location.
+      std::string loc = out.location.substr(0, out.location.find('?'));
+      size_t h = loc.find("/_history/");
+      std::string head = h == std::string::npos ? loc : loc.substr(0, h);
+      if (out.version_id.empty() && h != std::string::npos) out.version_id = loc.substr(h + 10);
+      if (out.id.empty()) out.id = head.substr(head.rfind('/') + 1);
+    }
+    if (out.version_id.empty() && !out.etag.empty()) out.version_id = VersionFromEtag(out.etag);
+    return out;
+  }
+};
+
+FhirClient::FhirClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FhirClient::~FhirClient() = default;
+
+Result<std::unique_ptr<FhirClient>> FhirClient::Create(const ClientOptions& options) {
+  if (options.base_url.rfind("http://", 0) != 0 && options.base_url.rfind("https://", 0) != 0) {
+    return Status::Invalid("FHIR base URL must start with http:// or https://");
+  }
+  ClientOptions copy = options;
+  return CreateWithTransport(copy, [copy] { return MakeCurlTransport(copy); });
+}
+
+std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
+    const ClientOptions& options, std::function<std::unique_ptr<HttpTransport>()> factory) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->factory = std::move(factory);
+  return std::unique_ptr<FhirClient>(new FhirClient(std::move(impl)));
+}
+
+const std::string& FhirClient::base_url() const { return impl_->options.base_url; }
+
+Result<Capabilities> FhirClient::GetCapabilities(bool refresh) {
+  if (!refresh) {
+    std::lock_guard<std::mutex> lock(impl_->caps_mu);
+    if (impl_->caps) return *impl_->caps;
+  }
+  auto r = impl_->Send(impl_->Request("GET", impl_->Url("metadata")));
+  if (!r.ok()) return r.status();
+  auto caps = Capabilities::Parse(r->body);
+  if (!caps.ok()) return Status::Invalid("GET /metadata: " + caps.status().message());
+  std::lock_guard<std::mutex> lock(impl_->caps_mu);
+  impl_->caps = *caps;
+  return *caps;
+}
+
+Result<FhirResponse> FhirClient::Read(std::string_view type, std::string_view id) {
+  if (!IsValidResourceType(type) || !IsValidId(id)) return Status::Invalid("bad type or id");
+  return impl_->Send(impl_->Request("GET", impl_->Url(std::string(type) + "/" + std::string(id))));
+}
+
+Result<FhirResponse> FhirClient::VRead(std::string_view type, std::string_view id,
+                                       std::string_view version) {
+  if (!IsValidResourceType(type) || !IsValidId(id) || !IsValidId(version)) {
+    return Status::Invalid("bad type, id or version");
+  }
+  return impl_->Send(impl_->Request(
+      "GET", impl_->Url(std::string(type) + "/" + std::string(id) + "/_history/" +
+                        std::string(version))));
+}
+
+Result<std::vector<json::Document>> FhirClient::Search(std::string_view type,
+                                                       std::string_view query,
+                                                       const SearchOptions& options) {
+  if (!IsValidResourceType(type)) return Status::Invalid("bad resource type");
+  std::vector<json::Document> out;
+  std::string url = impl_->Url(std::string(type) + (query.empty() ? "" : "?") + std::string(query));
+  const std::string base = impl_->Url("");
+  for (int page = 0; page < options.max_pages; ++page) {
+    auto r = impl_->Send(impl_->Request("GET", url));
+    if (!r.ok()) return r.status();
+    if (const json::Value* entries = json::Member(r->body, "entry"); entries && entries->IsArray()) {
+      for (const auto& e : entries->GetArray()) {
+        const json::Value* res = json::Member(e, "resource");
+        if (res == nullptr) continue;
+        json::Document d;
+        d.CopyFrom(*res, d.GetAllocator());
+        out.push_back(std::move(d));
+      }
+    }
+    auto next = NextLink(r->body);
+    if (!next) return out;
+    // Credentials go to the configured server only: a next link elsewhere is not followed.
+    if (next->rfind(base, 0) != 0) {
+      return Status::Invalid("search paging link leaves the configured server; not followed");
+    }
+    url = *next;
+  }
+  return Status::TooLarge("search has more than " + std::to_string(options.max_pages) + " pages");
+}
+
+Result<FhirResponse> FhirClient::Create(const json::Value& resource, std::string_view if_none_exist) {
+  auto type = ResourceType(resource);
+  if (!type || !IsValidResourceType(*type)) return Status::Invalid("resource has no valid resourceType");
+  HttpRequest req = impl_->Request("POST", impl_->Url(*type), json::Stringify(resource));
+  if (!if_none_exist.empty()) req.headers.emplace_back("If-None-Exist", std::string(if_none_exist));
+  return impl_->Send(req);
+}
+
+Result<FhirResponse> FhirClient::Update(const json::Value& resource, std::string_view if_match) {
+  auto type = ResourceType(resource);
+  auto id = ResourceId(resource);
+  if (!type || !id || !IsValidResourceType(*type) || !IsValidId(*id)) {
+    return Status::Invalid("an update needs a resource with resourceType and id");
+  }
+  HttpRequest req = impl_->Request("PUT", impl_->Url(std::string(*type) + "/" + std::string(*id)),
+                                   json::Stringify(resource));
+  if (!if_match.empty()) req.headers.emplace_back("If-Match", WeakEtag(if_match));
+  return impl_->Send(req);
+}
+
+Result<FhirResponse> FhirClient::Patch(std::string_view type, std::string_view id,
+                                       const json::Value& patch, std::string_view if_match) {
+  if (!IsValidResourceType(type) || !IsValidId(id)) return Status::Invalid("bad type or id");
+  if (!patch.IsArray()) return Status::Invalid("a JSON Patch is an array");
+  HttpRequest req = impl_->Request("PATCH", impl_->Url(std::string(type) + "/" + std::string(id)));
+  req.body = json::Stringify(patch);
+  req.headers.emplace_back("Content-Type", "application/json-patch+json");
+  if (!if_match.empty()) req.headers.emplace_back("If-Match", WeakEtag(if_match));
+  return impl_->Send(req);
+}
+
+Result<FhirResponse> FhirClient::Delete(std::string_view type, std::string_view id) {
+  if (!IsValidResourceType(type) || !IsValidId(id)) return Status::Invalid("bad type or id");
+  return impl_->Send(impl_->Request("DELETE", impl_->Url(std::string(type) + "/" + std::string(id))));
+}
+
+namespace {
+Status CheckBundleType(const json::Value& bundle, std::string_view want) {
+  auto type = ResourceType(bundle);
+  auto btype = json::GetString(bundle, "type");
+  if (!type || *type != "Bundle" || !btype || *btype != want) {
+    return Status::Invalid("expected a Bundle of type " + std::string(want));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<FhirResponse> FhirClient::Transaction(const json::Value& bundle) {
+  CS_RETURN_IF_ERROR(CheckBundleType(bundle, "transaction"));
+  auto caps = GetCapabilities();
+  if (!caps.ok()) return caps.status();
+  if (!caps->transaction) {
+    return Status::Unsupported("the FHIR server does not support transactions (its "
+                               "CapabilityStatement declares no 'transaction' interaction); "
+                               "nothing was sent");
+  }
+  return impl_->Send(impl_->Request("POST", impl_->Url(""), json::Stringify(bundle)));
+}
+
+Result<FhirResponse> FhirClient::Batch(const json::Value& bundle) {
+  CS_RETURN_IF_ERROR(CheckBundleType(bundle, "batch"));
+  auto caps = GetCapabilities();
+  if (!caps.ok()) return caps.status();
+  if (!caps->batch) {
+    return Status::Unsupported("the FHIR server does not support batch (its CapabilityStatement "
+                               "declares no 'batch' interaction); nothing was sent");
+  }
+  return impl_->Send(impl_->Request("POST", impl_->Url(""), json::Stringify(bundle)));
+}
+
+}  // namespace countersign::fhir

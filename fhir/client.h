@@ -46,6 +46,8 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{30000};
   RetryPolicy retry;
   std::string user_agent = "countersign/0.1";
+  // How the client waits between retries; tests may replace it. Must be thread-safe.
+  std::function<void(std::chrono::milliseconds)> sleep;  // default: std::this_thread::sleep_for
 };
 
 // A successful answer: status, the resource (or Bundle / OperationOutcome) as JSON, and the

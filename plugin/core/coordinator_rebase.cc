@@ -83,11 +83,8 @@ Result<Proposal> Coordinator::Rebase(const Principal& who, const std::string& id
     if (!entry || !entry->HasMember("resource") || !entry->HasMember("request")) {
       return Status::Corruption("patch names an entry the Bundle lacks: " + std::string(*full_url));
     }
-    // Keep the pending resource's own meta (AIAST label); take everything else from the rebase.
+    // The change carries the AIAST label and identifier (it added them to the base version).
     json::Value resource(rebased, a);
-    if (const json::Value* meta = json::Member((*entry)["resource"], "meta")) {
-      json::Set(resource, "meta", json::Copy(*meta, a), a);
-    }
     (*entry)["resource"] = resource;
     json::SetString((*entry)["request"], "ifMatch", "W/\"" + server_version + "\"", a);
     // The Provenance named the old base version as target.

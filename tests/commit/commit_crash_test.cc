@@ -15,11 +15,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <random>
 #include <thread>
 
 #include "plugin/commit/commit_executor.h"
 #include "plugin/core/audit_chain.h"
+#include "fhir/resource.h"
+#include "mappings/engine.h"
 #include "plugin/core/sqlite_store.h"
 #include "tests/commit/commit_fixture.h"
 
@@ -35,7 +38,7 @@ int Runs() {
 
 // The child: a commit worker on its own connections, committing until nothing is left.
 [[noreturn]] void Worker(const std::string& db_path, const std::string& base_url,
-                         const core::Guardrails& guardrails, int run) {
+                         const core::Guardrails& guardrails, int run, int ready_fd) {
   auto store = core::SqliteStore::Open(db_path);
   if (!store.ok()) _exit(2);
   fhir::ClientOptions options;
@@ -53,6 +56,9 @@ int Runs() {
   opts.retry_delay_ms = 10;
   opts.max_attempts = 1000;
   CommitEngine engine(deps, opts);
+  // Tell the parent the worker is about to commit: its kill lands inside the commit work.
+  char one = 1;
+  if (write(ready_fd, &one, 1) != 1) _exit(5);
   for (int i = 0; i < 200; ++i) {
     auto report = engine.RunOnce();
     if (!report.ok()) _exit(4);
@@ -65,9 +71,9 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
   CommitHarness h;
   const int runs = Runs();
   std::mt19937 rng(20261125);
-  std::uniform_int_distribution<int> kill_after_us(0, 30000);
+  std::uniform_int_distribution<int> kill_after_us(0, 25000);
   std::vector<std::string> approved, unapproved;
-  int killed_mid_commit = 0, killed_before_claim = 0, finished = 0;
+  int killed = 0, finished = 0;
 
   for (int run = 0; run < runs; ++run) {
     countersign::testing::ServerConfig config;
@@ -83,9 +89,18 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
                                                {"not-needed", ""}).ok());
       unapproved.push_back(p.id);
     }
+    int ready[2];
+    BOOST_REQUIRE(pipe(ready) == 0);
     pid_t child = fork();
     BOOST_REQUIRE(child >= 0);
-    if (child == 0) Worker(h.core.db_path, h.server.base_url(), h.core.guardrails, run);
+    if (child == 0) {
+      close(ready[0]);
+      Worker(h.core.db_path, h.server.base_url(), h.core.guardrails, run, ready[1]);
+    }
+    close(ready[1]);
+    char byte = 0;
+    BOOST_REQUIRE(read(ready[0], &byte, 1) == 1);
+    close(ready[0]);
     std::this_thread::sleep_for(std::chrono::microseconds(kill_after_us(rng)));
     kill(child, SIGKILL);
     int wstatus = 0;
@@ -94,8 +109,7 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
       BOOST_REQUIRE_MESSAGE(WEXITSTATUS(wstatus) == 0, "worker failed: " << WEXITSTATUS(wstatus));
       ++finished;
     } else {
-      auto p = h.core.store->GetProposal(approved.back());
-      if (p->status == S::kCommitting) ++killed_mid_commit; else ++killed_before_claim;
+      ++killed;
     }
   }
 
@@ -112,33 +126,69 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
     opts.max_attempts = 1000;
     CommitEngine engine(deps, opts);
     for (int round = 0; round < 400; ++round) {
-      auto page = h.core.store->ListProposals({.status = S::kCommitting}, {.limit = 1});
-      auto ready = h.core.store->ListProposals({.status = S::kApproved}, {.limit = 1});
+      core::ProposalFilter committing, approved_filter;
+      committing.status = S::kCommitting;
+      approved_filter.status = S::kApproved;
+      core::PageRequest one;
+      one.limit = 1;
+      auto page = h.core.store->ListProposals(committing, one);
+      auto ready = h.core.store->ListProposals(approved_filter, one);
       if (page->items.empty() && ready->items.empty()) break;
       BOOST_REQUIRE(engine.RunOnce().ok());
       std::this_thread::sleep_for(std::chrono::milliseconds(45));
     }
   }
 
+  // One read of everything on the server, then counted here.
+  std::map<std::string, int> notes_by_proposal, provenance_by_proposal;
+  for (const auto& note : h.ServerSearch("DocumentReference", "")) {
+    for (const auto& ident : fhir::Identifiers(note)) {
+      if (ident.system == mappings::kCountersignIdentifierSystem) {
+        ++notes_by_proposal[ident.value.substr(0, ident.value.find('/'))];
+      }
+    }
+  }
+  for (const auto& prov : h.ServerSearch("Provenance", "")) {
+    for (const auto& tag : fhir::Tags(prov)) {
+      if (tag.system == kProvenanceTagSystem) ++provenance_by_proposal[tag.code];
+    }
+  }
+  // How the kills landed, from the outbox: a commit claimed more than once was interrupted; if
+  // its final attempt found the note already on the server, the kill came after the write.
+  int interrupted = 0, interrupted_after_write = 0;
+  for (const std::string& id : approved) {
+    auto outbox = h.core.store->ListOutbox(id);
+    BOOST_REQUIRE(outbox.ok() && outbox->size() == 1u);
+    if (outbox->front().attempts > 1) {
+      ++interrupted;
+      const std::string& r = outbox->front().result_json;
+      if (r.find("\"outcome\":\"existing\"") != std::string::npos &&
+          r.find("DocumentReference/") != std::string::npos) {
+        ++interrupted_after_write;
+      }
+    }
+  }
   size_t duplicates = 0, missing = 0;
   for (const std::string& id : approved) {
     BOOST_TEST(h.StatusOf(id) == S::kCommitted, id);
-    size_t notes = h.CountByIdentifier("DocumentReference", id);
-    size_t provs =
-        h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id).size();
+    int notes = notes_by_proposal[id];
+    int provs = provenance_by_proposal[id];
     if (notes > 1 || provs > 1) ++duplicates;
     if (notes == 0 || provs == 0) ++missing;
   }
   for (const std::string& id : unapproved) {
-    BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 0u, id);
+    BOOST_TEST(notes_by_proposal[id] == 0, id);
+    BOOST_TEST(provenance_by_proposal[id] == 0, id);
   }
   BOOST_TEST(duplicates == 0u);
   BOOST_TEST(missing == 0u);
   BOOST_TEST(h.ServerSearch("DocumentReference", "").size() == approved.size());
   BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
   BOOST_TEST(core::VerifyAudit(*h.core.store)->ok);
-  std::cout << "commit crash test: " << runs << " runs; killed mid-commit " << killed_mid_commit
-            << ", killed before claiming " << killed_before_claim << ", finished " << finished
+  std::cout << "commit crash test: " << runs << " runs; worker SIGKILLed " << killed
+            << ", finished before the kill " << finished << "; commits interrupted "
+            << interrupted << " (of which the kill came after the server had the note: "
+            << interrupted_after_write << ")"
             << "; approved " << approved.size() << " committed exactly once, unapproved "
             << unapproved.size() << " never sent; duplicates " << duplicates << ", missing "
             << missing << std::endl;

@@ -70,7 +70,7 @@ std::string CommitHarness::ApprovedUpdate(const std::string& key, const std::str
   if (also_create) json::Set(upd, "also_create", json::Value(true), a);
   json::Set(d, "update", std::move(upd), a);
   auto submitted = core.coordinator->Submit(core.P("Device/ai-scribe"), json::Stringify(d));
-  BOOST_REQUIRE_MESSAGE(submitted.ok(), submitted.status().ToString());
+  BOOST_REQUIRE_MESSAGE(submitted.ok(), submitted.status().ToString() << submitted.status().operation_outcome());
   std::string approver = kind == "note" ? "Practitioner/dr-ada" : "Practitioner/fd-sam";
   auto approved = core.coordinator->Approve(core.P(approver), submitted->proposal.id);
   BOOST_REQUIRE_MESSAGE(approved.ok(), approved.status().ToString());
