@@ -1,0 +1,178 @@
+#include "plugin/daemon/daemon.h"
+
+#include <csignal>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "plugin/commit/commit_engine.h"
+#include "plugin/core/clock.h"
+
+namespace countersign::daemon {
+
+namespace {
+
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void OnStopSignal(int sig) { g_signal = sig; }
+
+}  // namespace
+
+struct Daemon::Impl {
+  DaemonParts parts;
+  DaemonOptions options;
+  Metrics metrics;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpListener> listener;
+  std::thread worker;
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopping = false;
+
+  void Log(const std::string& line) {
+    if (parts.log) {
+      parts.log(line);
+    } else {
+      std::string l = line + "\n";
+      std::fwrite(l.data(), 1, l.size(), stderr);
+    }
+  }
+  void WorkerLoop();
+  void ObserveOutcome(const commit::CommitOutcome& outcome, int64_t now);
+};
+
+void Daemon::Impl::ObserveOutcome(const commit::CommitOutcome& outcome, int64_t now) {
+  metrics.CountCommitOutcome(outcome.status);
+  if (outcome.status == "retry-later" || outcome.status == "failed") {
+    metrics.CountServerError(outcome.status);
+  }
+  if (outcome.status == "retry-later") return;
+  // Commit latency: from the final approval to now (the commit's end).
+  auto p = parts.store->GetProposal(outcome.proposal_id);
+  if (!p.ok()) return;
+  for (auto it = p->history.rbegin(); it != p->history.rend(); ++it) {
+    if (it->to_status == "approved") {
+      metrics.ObserveCommit(static_cast<double>(now - it->at) / 1000.0);
+      break;
+    }
+  }
+}
+
+void Daemon::Impl::WorkerLoop() {
+  int64_t next_expiry = core::SystemClock().NowMillis() + options.expire_every_ms;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return;
+    }
+    bool busy = false;
+    if (options.worker_enabled && parts.commit_engine) {
+      auto report = parts.commit_engine->RunOnce();
+      const int64_t now = core::SystemClock().NowMillis();
+      if (!report.ok()) {
+        metrics.CountWorkerError();
+        metrics.CountServerError(ErrorKindName(report.status().kind()));
+        Log("commit worker: " + report.status().ToString());
+      } else {
+        busy = report->claimed > 0;
+        for (const auto& o : report->outcomes) {
+          ObserveOutcome(o, now);
+          Log("commit " + o.proposal_id + " " + o.status);
+        }
+      }
+    }
+    if (options.expire_every_ms > 0 && core::SystemClock().NowMillis() >= next_expiry) {
+      auto n = parts.coordinator->ExpireDue();
+      if (!n.ok()) Log("expiry: " + n.status().ToString());
+      else if (*n > 0) Log("expired " + std::to_string(*n) + " proposal(s)");
+      next_expiry = core::SystemClock().NowMillis() + options.expire_every_ms;
+    }
+    if (!busy) {
+      std::unique_lock<std::mutex> lock(mu);
+      wake.wait_for(lock, std::chrono::milliseconds(options.worker_poll_ms),
+                    [this] { return stopping; });
+    }
+  }
+}
+
+Daemon::Daemon() : impl_(std::make_unique<Impl>()) {}
+Daemon::~Daemon() { Stop(); }
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonParts parts, const DaemonOptions& options) {
+  if (!parts.coordinator || !parts.store || !parts.policy || !parts.authenticate) {
+    return Status::Invalid("the daemon needs a coordinator, a store, a policy and an authenticator");
+  }
+  std::unique_ptr<Daemon> d(new Daemon());
+  Impl& impl = *d->impl_;
+  impl.parts = std::move(parts);
+  impl.options = options;
+
+  ApiDeps deps;
+  deps.coordinator = impl.parts.coordinator;
+  deps.store = impl.parts.store;
+  deps.policy = impl.parts.policy;
+  deps.authenticate = impl.parts.authenticate;
+  deps.read_current = impl.parts.read_current;
+  deps.metrics = &impl.metrics;
+  deps.render = impl.parts.render;
+  deps.log = impl.parts.log;
+  deps.limits = options.limits;
+  impl.api = std::make_unique<Api>(std::move(deps));
+
+  ListenerOptions listen = options.listen;
+  listen.max_body_bytes = options.limits.max_body_bytes;
+  Api* api = impl.api.get();
+  auto listener = HttpListener::Start(
+      listen, [api](const HttpServerRequest& request) { return api->Handle(request); });
+  if (!listener.ok()) return listener.status();
+  impl.listener = std::move(listener).value();
+  if (listen.tcp_nodelay && !impl.listener->nodelay_applied()) {
+    impl.Log("warning: TCP_NODELAY could not be set on the listening socket");
+  }
+  impl.worker = std::thread([&impl] { impl.WorkerLoop(); });
+  impl.Log("countersign daemon listening on " + impl.listener->url());
+  return d;
+}
+
+void Daemon::Stop() {
+  if (!impl_) return;
+  if (impl_->listener) impl_->listener->Stop();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->worker.joinable()) impl_->worker.join();
+}
+
+int Daemon::port() const { return impl_->listener->port(); }
+std::string Daemon::url() const { return impl_->listener->url(); }
+Metrics& Daemon::metrics() { return impl_->metrics; }
+Api& Daemon::api() { return *impl_->api; }
+bool Daemon::nodelay_applied() const { return impl_->listener->nodelay_applied(); }
+
+Status RunDaemon(DaemonParts parts, const DaemonOptions& options, std::atomic<bool>* stop) {
+  g_signal = 0;
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+
+  auto daemon = Daemon::Start(std::move(parts), options);
+  Status result;
+  if (!daemon.ok()) {
+    result = daemon.status();
+  } else {
+    while (g_signal == 0 && !(stop && stop->load())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    (*daemon)->Stop();
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  return result;
+}
+
+}  // namespace countersign::daemon
