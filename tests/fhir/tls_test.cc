@@ -1,1 +1,43 @@
+// HTTPS: a self-signed FHIR server is refused by default and trusted once its CA is configured.
 #include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "fhir/client.h"
+#include "tests/support/test_fhir_server.h"
+
+namespace countersign::fhir {
+namespace {
+
+BOOST_AUTO_TEST_SUITE(tls)
+
+BOOST_AUTO_TEST_CASE(self_signed_server_needs_its_ca) {
+  std::string dir = (std::filesystem::temp_directory_path() / "countersign-tls-XXXXXX").string();
+  BOOST_REQUIRE(mkdtemp(dir.data()) != nullptr);
+  BOOST_REQUIRE(testing::MakeTestCertificates(dir).ok());
+  auto server = testing::TestFhirServer::Start(dir);
+  BOOST_REQUIRE_MESSAGE(server.ok(), server.status().ToString());
+  BOOST_TEST((*server)->base_url().rfind("https://", 0) == 0);
+
+  ClientOptions options;
+  options.base_url = (*server)->base_url();
+  options.retry = RetryPolicy::None();
+  auto strict = FhirClient::Create(options);
+  auto refused = strict.value()->GetCapabilities();
+  BOOST_TEST(refused.status().IsNetwork());
+  BOOST_TEST(refused.status().message().find("TLS certificate verification failed") !=
+             std::string::npos, refused.status().message());
+
+  options.tls.ca_file = dir + "/ca.pem";
+  auto trusting = FhirClient::Create(options);
+  auto caps = trusting.value()->GetCapabilities();
+  BOOST_TEST(caps.ok(), caps.status().ToString());
+  server->reset();
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace countersign::fhir
