@@ -1,0 +1,294 @@
+#include "plugin/config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "plugin/core/audit_chain.h"
+#include "plugin/core/principals.h"
+
+namespace countersign::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Reads one JSON object's members by name, refusing unknown ones; every error names its path.
+class Section {
+ public:
+  Section(const json::Value& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+  Status CheckObject() const {
+    if (!value_.IsObject()) return Status::Invalid(path_ + ": expected an object");
+    return Status::Ok();
+  }
+  // Refuses any member not in `known`.
+  Status OnlyKnown(std::initializer_list<const char*> known) const {
+    std::set<std::string> names(known.begin(), known.end());
+    for (const auto& m : value_.GetObject()) {
+      std::string name(m.name.GetString(), m.name.GetStringLength());
+      if (!names.count(name)) return Status::Invalid(Path(name) + ": unknown key");
+    }
+    return Status::Ok();
+  }
+  const json::Value* Get(const char* name) const { return json::Member(value_, name); }
+  std::string Path(std::string_view name) const {
+    return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
+  }
+  Status String(const char* name, std::string* out) const {
+    const json::Value* v = Get(name);
+    if (!v) return Status::Ok();
+    if (!v->IsString()) return Status::Invalid(Path(name) + ": expected a string");
+    *out = std::string(v->GetString(), v->GetStringLength());
+    return Status::Ok();
+  }
+  Status Bool(const char* name, bool* out) const {
+    const json::Value* v = Get(name);
+    if (!v) return Status::Ok();
+    if (!v->IsBool()) return Status::Invalid(Path(name) + ": expected a boolean");
+    *out = v->GetBool();
+    return Status::Ok();
+  }
+  template <typename T>
+  Status Int(const char* name, T* out, int64_t min, int64_t max) const {
+    const json::Value* v = Get(name);
+    if (!v) return Status::Ok();
+    if (!v->IsInt64()) return Status::Invalid(Path(name) + ": expected an integer");
+    int64_t n = v->GetInt64();
+    if (n < min || n > max) {
+      return Status::Invalid(Path(name) + ": must be between " + std::to_string(min) + " and " +
+                             std::to_string(max));
+    }
+    *out = static_cast<T>(n);
+    return Status::Ok();
+  }
+  Status Millis(const char* name, std::chrono::milliseconds* out, int64_t max) const {
+    int64_t ms = out->count();
+    CS_RETURN_IF_ERROR(Int(name, &ms, 0, max));
+    *out = std::chrono::milliseconds(ms);
+    return Status::Ok();
+  }
+
+ private:
+  const json::Value& value_;
+  std::string path_;
+};
+
+std::string Resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+// A section given inline (an object) or as a file name (a string): its JSON text.
+Result<std::string> Included(const json::Value* v, const std::string& path,
+                             const std::string& base_dir, bool array_ok) {
+  if (v == nullptr) return Status::Invalid(path + ": required");
+  if (v->IsString()) {
+    std::string file = Resolve(base_dir, v->GetString());
+    auto text = core::ReadTextFile(file);
+    if (!text.ok()) return Status::Error(text.status().kind(), path + ": " + text.status().message());
+    return text;
+  }
+  if (v->IsObject() || (array_ok && v->IsArray())) return json::Stringify(*v);
+  return Status::Invalid(path + ": expected an object or a file name");
+}
+
+std::string Env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v ? v : "";
+}
+
+Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::ClientOptions* out) {
+  Section s(v, "fhir");
+  CS_RETURN_IF_ERROR(s.CheckObject());
+  CS_RETURN_IF_ERROR(s.OnlyKnown({"base_url", "auth", "tls", "connect_timeout_ms",
+                                  "request_timeout_ms", "retry"}));
+  CS_RETURN_IF_ERROR(s.String("base_url", &out->base_url));
+  if (out->base_url.rfind("http://", 0) != 0 && out->base_url.rfind("https://", 0) != 0) {
+    return Status::Invalid("fhir.base_url: required, an http:// or https:// URL");
+  }
+  CS_RETURN_IF_ERROR(s.Millis("connect_timeout_ms", &out->connect_timeout, 600000));
+  CS_RETURN_IF_ERROR(s.Millis("request_timeout_ms", &out->request_timeout, 600000));
+  if (const json::Value* a = s.Get("auth")) {
+    Section auth(*a, "fhir.auth");
+    CS_RETURN_IF_ERROR(auth.CheckObject());
+    CS_RETURN_IF_ERROR(auth.OnlyKnown({"bearer_token", "bearer_token_env", "basic_user",
+                                       "basic_password_env"}));
+    std::string env;
+    CS_RETURN_IF_ERROR(auth.String("bearer_token", &out->auth.bearer_token));
+    CS_RETURN_IF_ERROR(auth.String("bearer_token_env", &env));
+    if (!env.empty()) {
+      out->auth.bearer_token = Env(env);
+      if (out->auth.bearer_token.empty()) {
+        return Status::Invalid("fhir.auth.bearer_token_env: environment variable " + env +
+                               " is not set");
+      }
+    }
+    CS_RETURN_IF_ERROR(auth.String("basic_user", &out->auth.basic_user));
+    env.clear();
+    CS_RETURN_IF_ERROR(auth.String("basic_password_env", &env));
+    if (!env.empty()) out->auth.basic_password = Env(env);
+  }
+  if (const json::Value* t = s.Get("tls")) {
+    Section tls(*t, "fhir.tls");
+    CS_RETURN_IF_ERROR(tls.CheckObject());
+    CS_RETURN_IF_ERROR(tls.OnlyKnown({"verify", "ca_file"}));
+    CS_RETURN_IF_ERROR(tls.Bool("verify", &out->tls.verify));
+    CS_RETURN_IF_ERROR(tls.String("ca_file", &out->tls.ca_file));
+    out->tls.ca_file = Resolve(base_dir, out->tls.ca_file);
+  }
+  if (const json::Value* r = s.Get("retry")) {
+    Section retry(*r, "fhir.retry");
+    CS_RETURN_IF_ERROR(retry.CheckObject());
+    CS_RETURN_IF_ERROR(retry.OnlyKnown({"max_attempts", "initial_backoff_ms", "max_backoff_ms",
+                                        "max_total_ms"}));
+    CS_RETURN_IF_ERROR(retry.Int("max_attempts", &out->retry.max_attempts, 1, 20));
+    CS_RETURN_IF_ERROR(retry.Millis("initial_backoff_ms", &out->retry.initial_backoff, 60000));
+    CS_RETURN_IF_ERROR(retry.Millis("max_backoff_ms", &out->retry.max_backoff, 600000));
+    CS_RETURN_IF_ERROR(retry.Millis("max_total_ms", &out->retry.max_total, 3600000));
+  }
+  return Status::Ok();
+}
+
+bool IsHex64(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string TokenHash(std::string_view token) { return core::Sha256Hex(token); }
+
+Result<Config> Config::Load(const std::string& path) {
+  auto text = core::ReadTextFile(path);
+  if (!text.ok()) return text.status();
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  auto c = Parse(*text, fs::absolute(dir).lexically_normal().string());
+  if (!c.ok()) return Status::Error(c.status().kind(), path + ": " + c.status().message());
+  c->path = path;
+  return c;
+}
+
+Result<Config> Config::Parse(std::string_view text, const std::string& base_dir) {
+  auto doc = json::Parse(text, 32);
+  if (!doc.ok()) return Status::Invalid("not JSON: " + doc.status().message());
+  Config c;
+  c.base_dir = base_dir;
+  Section top(*doc, "");
+  CS_RETURN_IF_ERROR(top.CheckObject());
+  CS_RETURN_IF_ERROR(top.OnlyKnown({"$comment", "fhir", "store", "principals", "tokens",
+                                    "approval_policy", "guardrails", "mappings", "worker",
+                                    "server"}));
+  const json::Value* f = top.Get("fhir");
+  if (!f) return Status::Invalid("fhir: required");
+  CS_RETURN_IF_ERROR(ParseFhir(*f, base_dir, &c.fhir));
+
+  if (const json::Value* st = top.Get("store")) {
+    Section s(*st, "store");
+    CS_RETURN_IF_ERROR(s.CheckObject());
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"backend", "path", "group_commit"}));
+    CS_RETURN_IF_ERROR(s.String("backend", &c.store_backend));
+    CS_RETURN_IF_ERROR(s.String("path", &c.store_path));
+    CS_RETURN_IF_ERROR(s.Bool("group_commit", &c.group_commit));
+    if (c.store_backend == "postgres") {
+      return Status::Unsupported("store.backend: \"postgres\" is not built yet; use \"sqlite\"");
+    }
+    if (c.store_backend != "sqlite") return Status::Invalid("store.backend: must be \"sqlite\"");
+  }
+  c.store_path = Resolve(base_dir, c.store_path);
+
+  auto principals = Included(top.Get("principals"), "principals", base_dir, true);
+  if (!principals.ok()) return principals.status();
+  // The directory's format is {"principals": [...]}; an inline array is wrapped.
+  c.principals_json = *principals;
+  if (const json::Value* p = top.Get("principals"); p && p->IsArray()) {
+    c.principals_json = "{\"principals\":" + *principals + "}";
+  }
+  auto dir = core::PrincipalDirectory::Parse(c.principals_json);
+  if (!dir.ok()) return Status::Invalid("principals: " + dir.status().message());
+
+  auto policy = Included(top.Get("approval_policy"), "approval_policy", base_dir, false);
+  if (!policy.ok()) return policy.status();
+  c.approval_policy_json = *policy;
+  auto guardrails = Included(top.Get("guardrails"), "guardrails", base_dir, false);
+  if (!guardrails.ok()) return guardrails.status();
+  c.guardrails_json = *guardrails;
+
+  if (const json::Value* t = top.Get("tokens")) {
+    if (!t->IsArray()) return Status::Invalid("tokens: expected an array");
+    for (rapidjson::SizeType i = 0; i < t->Size(); ++i) {
+      std::string at = "tokens[" + std::to_string(i) + "]";
+      Section e((*t)[i], at);
+      CS_RETURN_IF_ERROR(e.CheckObject());
+      CS_RETURN_IF_ERROR(e.OnlyKnown({"principal", "sha256", "$comment"}));
+      TokenEntry entry;
+      CS_RETURN_IF_ERROR(e.String("principal", &entry.principal));
+      CS_RETURN_IF_ERROR(e.String("sha256", &entry.sha256));
+      if (dir->Find(entry.principal) == nullptr) {
+        return Status::Invalid(at + ".principal: unknown principal \"" + entry.principal + "\"");
+      }
+      if (!IsHex64(entry.sha256)) {
+        return Status::Invalid(at + ".sha256: expected 64 lowercase hex digits (SHA-256 of the token)");
+      }
+      c.tokens.push_back(entry);
+    }
+  }
+
+  if (const json::Value* m = top.Get("mappings")) {
+    Section s(*m, "mappings");
+    CS_RETURN_IF_ERROR(s.CheckObject());
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"rules_dir", "profiles"}));
+    CS_RETURN_IF_ERROR(s.String("rules_dir", &c.rules_dir));
+    if (const json::Value* p = s.Get("profiles")) {
+      if (!p->IsObject()) return Status::Invalid("mappings.profiles: expected an object");
+      for (const auto& kv : p->GetObject()) {
+        std::string kind(kv.name.GetString(), kv.name.GetStringLength());
+        if (!kv.value.IsString()) {
+          return Status::Invalid("mappings.profiles." + kind + ": expected a profile name");
+        }
+        c.profiles[kind] = kv.value.GetString();
+      }
+    }
+  }
+  if (c.rules_dir.empty()) return Status::Invalid("mappings.rules_dir: required");
+  c.rules_dir = Resolve(base_dir, c.rules_dir);
+
+  if (const json::Value* w = top.Get("worker")) {
+    Section s(*w, "worker");
+    CS_RETURN_IF_ERROR(s.CheckObject());
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"enabled", "poll_ms", "batch", "lease_ms", "max_attempts",
+                                    "retry_delay_ms"}));
+    CS_RETURN_IF_ERROR(s.Bool("enabled", &c.worker_enabled));
+    CS_RETURN_IF_ERROR(s.Int("poll_ms", &c.worker_poll_ms, 10, 3600000));
+    CS_RETURN_IF_ERROR(s.Int("batch", &c.worker_batch, 1, 1000));
+    CS_RETURN_IF_ERROR(s.Int("lease_ms", &c.worker_lease_ms, 1000, 86400000));
+    CS_RETURN_IF_ERROR(s.Int("max_attempts", &c.worker_max_attempts, 1, 1000));
+    CS_RETURN_IF_ERROR(s.Int("retry_delay_ms", &c.worker_retry_delay_ms, 0, 86400000));
+  }
+  if (const json::Value* sv = top.Get("server")) {
+    Section s(*sv, "server");
+    CS_RETURN_IF_ERROR(s.CheckObject());
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "max_body_bytes", "max_json_depth"}));
+    std::string listen;
+    CS_RETURN_IF_ERROR(s.String("listen", &listen));
+    if (!listen.empty()) {
+      size_t colon = listen.rfind(':');
+      if (colon == std::string::npos) return Status::Invalid("server.listen: expected host:port");
+      c.listen_host = listen.substr(0, colon);
+      try {
+        c.listen_port = std::stoi(listen.substr(colon + 1));
+      } catch (...) {
+        return Status::Invalid("server.listen: bad port");
+      }
+      if (c.listen_port < 0 || c.listen_port > 65535) return Status::Invalid("server.listen: bad port");
+    }
+    CS_RETURN_IF_ERROR(s.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{64} << 20));
+    CS_RETURN_IF_ERROR(s.Int("max_json_depth", &c.max_json_depth, 4, 256));
+  }
+  return c;
+}
+
+}  // namespace countersign::config

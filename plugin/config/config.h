@@ -1,0 +1,70 @@
+// The one configuration file of a Countersign deployment (JSON; every key and default is
+// documented in plugin/config/README.md). Relative paths inside it resolve against the config
+// file's own directory. Unknown keys are errors, named by their JSON path, like every other
+// problem ("fhir.tls.verify: expected a boolean") — `countersign check-config` prints them.
+//
+// Secrets: the FHIR server's bearer token / basic password should come from environment
+// variables (bearer_token_env, basic_password_env); API tokens are stored as SHA-256 hashes.
+// Neither is ever logged.
+//
+// Threading: an immutable value after Load.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fhir/client.h"
+#include "fhir/status.h"
+
+namespace countersign::config {
+
+struct TokenEntry {
+  std::string principal;  // a principal id from `principals`
+  std::string sha256;     // lowercase hex SHA-256 of the bearer token
+};
+
+struct Config {
+  std::string path;      // the file it was loaded from ("" when parsed from text)
+  std::string base_dir;  // relative paths resolve against this
+
+  fhir::ClientOptions fhir;  // base_url, auth, tls, timeouts, retry
+
+  std::string store_backend = "sqlite";
+  std::string store_path = "countersign.db";
+  bool group_commit = true;
+
+  // Each of these is the JSON text of the section (inline in the config, or read from the
+  // file the config names), in the format its parser takes.
+  std::string principals_json;
+  std::string approval_policy_json;
+  std::string guardrails_json;
+  std::vector<TokenEntry> tokens;
+
+  std::string rules_dir;                      // mapping rule files
+  std::map<std::string, std::string> profiles;  // kind -> profile
+
+  bool worker_enabled = true;
+  int64_t worker_poll_ms = 500;
+  int worker_batch = 16;
+  int64_t worker_lease_ms = 60000;
+  int worker_max_attempts = 5;
+  int64_t worker_retry_delay_ms = 2000;
+
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8400;
+  size_t max_body_bytes = 1 << 20;
+  int max_json_depth = 32;
+
+  // Loads and validates the file (and the files it names). kInvalid naming the JSON path of
+  // the first problem; kIoError when a file cannot be read.
+  static Result<Config> Load(const std::string& path);
+  // Same, from text; relative paths resolve against base_dir.
+  static Result<Config> Parse(std::string_view text, const std::string& base_dir);
+};
+
+// Lowercase hex SHA-256 of a token, as stored in `tokens[].sha256`.
+std::string TokenHash(std::string_view token);
+
+}  // namespace countersign::config

@@ -1,0 +1,83 @@
+// The config loader: the sample config loads; every kind of mistake is named by its JSON path.
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+
+#include "plugin/config/config.h"
+
+namespace countersign::config {
+namespace {
+
+const std::string kFixtures = std::string(COUNTERSIGN_SOURCE_DIR) + "/fixtures/config";
+
+std::string Minimal(const std::string& extra = "") {
+  return R"({"fhir": {"base_url": "http://127.0.0.1:8103/fhir/R4"},
+    "principals": "principals.json", "approval_policy": "approval-policy.json",
+    "guardrails": "guardrails.json", "mappings": {"rules_dir": "../../mappings/rules"})" +
+         extra + "}";
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto c = Config::Parse(text, kFixtures);
+  BOOST_REQUIRE_MESSAGE(!c.ok(), "expected an error for " << text);
+  return c.status().message();
+}
+
+BOOST_AUTO_TEST_CASE(sample_config_loads_with_documented_defaults) {
+  auto c = Config::Load(kFixtures + "/countersign.json");
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  BOOST_TEST(c->fhir.base_url == "http://127.0.0.1:8103/fhir/R4");
+  BOOST_TEST(c->fhir.tls.verify);
+  BOOST_TEST(c->store_path == kFixtures + "/countersign.db");
+  BOOST_TEST(c->rules_dir == std::string(COUNTERSIGN_SOURCE_DIR) + "/mappings/rules");
+  BOOST_TEST(c->tokens.size() == 6u);
+  BOOST_TEST(c->tokens[0].sha256 == TokenHash("demo-ai-scribe-token"));
+  BOOST_TEST(c->listen_host == "127.0.0.1");
+  BOOST_TEST(c->listen_port == 8400);
+
+  auto m = Config::Parse(Minimal(), kFixtures);
+  BOOST_REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  BOOST_TEST(m->fhir.tls.verify);  // TLS verification is on unless turned off
+  BOOST_TEST(m->worker_enabled);
+  BOOST_TEST(m->max_body_bytes == 1u << 20);
+}
+
+BOOST_AUTO_TEST_CASE(bad_keys_are_named_by_path) {
+  BOOST_TEST(ErrorOf(Minimal(R"(, "colour": 1)")).find("colour: unknown key") != std::string::npos);
+  BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "http://x", "tls": {"verify": "yes"}}})")
+                 .find("fhir.tls.verify: expected a boolean") != std::string::npos);
+  BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "ftp://x"}})").find("fhir.base_url") !=
+             std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "worker": {"batch": 0})")).find("worker.batch: must be between") !=
+             std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "tokens": [{"principal": "Practitioner/nobody", "sha256": "00"}])"))
+                 .find("tokens[0].principal: unknown principal") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "tokens": [{"principal": "Practitioner/dr-ada", "sha256": "xyz"}])"))
+                 .find("tokens[0].sha256") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "server": {"listen": "nohostport"})")).find("server.listen") !=
+             std::string::npos);
+  BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "http://x"}, "principals": "missing.json"})")
+                 .find("principals: ") != std::string::npos);
+  auto pg = Config::Parse(Minimal(R"(, "store": {"backend": "postgres"})"), kFixtures);
+  BOOST_TEST(pg.status().IsUnsupported());
+  BOOST_TEST(ErrorOf("{not json").find("not JSON") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_come_from_the_environment) {
+  setenv("COUNTERSIGN_TEST_FHIR_TOKEN", "from-env", 1);
+  auto c = Config::Parse(R"({"fhir": {"base_url": "http://x", "auth": {"bearer_token_env":
+      "COUNTERSIGN_TEST_FHIR_TOKEN"}}, "principals": "principals.json",
+      "approval_policy": "approval-policy.json", "guardrails": "guardrails.json",
+      "mappings": {"rules_dir": "r"}})", kFixtures);
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  BOOST_TEST(c->fhir.auth.bearer_token == "from-env");
+  unsetenv("COUNTERSIGN_TEST_FHIR_TOKEN");
+  auto missing = Config::Parse(R"({"fhir": {"base_url": "http://x", "auth": {"bearer_token_env":
+      "COUNTERSIGN_TEST_FHIR_TOKEN"}}})", kFixtures);
+  BOOST_TEST(missing.status().message().find("is not set") != std::string::npos);
+  BOOST_TEST(missing.status().message().find("from-env") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace countersign::config
