@@ -8,10 +8,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bash scripts/install-deps.sh
-build="$top/build"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target countersign_cli
+# COUNTERSIGN_BUILD_DIR: use an existing build (the test suite runs this demo as a check).
+if [ -n "${COUNTERSIGN_BUILD_DIR:-}" ]; then
+  build="$COUNTERSIGN_BUILD_DIR"
+else
+  bash scripts/install-deps.sh
+  build="$top/build"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" --target countersign_cli
+fi
 cs="$build/plugin/cli/countersign"
 
 work=$(mktemp -d)
@@ -99,12 +104,14 @@ for q in "DocumentReference?identifier=urn:countersign:proposal-entry|$note/0" \
          "Provenance?_tag=urn:countersign:provenance|$note" \
          "Provenance?_tag=urn:countersign:provenance|$appt"; do
   echo "--- GET $q"
-  get "$q"
+  get "$q" | tee "$work/got.txt"
+  grep -q "security=AIAST" "$work/got.txt" || { echo "UNEXPECTED: no AIAST-labelled resource for $q"; exit 1; }
 done
 
 step "The rejected message never reached the server"
 echo "--- GET Communication (all)"
-get "Communication"
+get "Communication" | tee "$work/communications.txt"
+grep -q "(none)" "$work/communications.txt" || { echo "UNEXPECTED: a Communication reached the server"; exit 1; }
 
 step "The audit trail: verified, and one proposal's history"
 "$cs" "${ada[@]}" audit verify
