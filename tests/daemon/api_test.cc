@@ -387,7 +387,8 @@ BOOST_AUTO_TEST_CASE(audit_routes) {
   BOOST_TEST(h.Call("GET", "/proposals/" + id, kAdaToken).status == 200);  // audited view
   auto trail = h.Call("GET", "/proposals/" + id + "/audit", kAdaToken);
   BOOST_REQUIRE_MESSAGE(trail.status == 200, trail.body);
-  auto records = json::Member(Body(trail), "records");
+  json::Document trail_doc = Body(trail);  // keep the document alive while reading into it
+  auto records = json::Member(trail_doc, "records");
   BOOST_REQUIRE(records && records->IsArray());
   BOOST_TEST(records->Size() >= 2u);  // submit, view
   ExpectOutcome(h.Call("GET", "/proposals/" + id + "/audit", kAiToken), 403);
