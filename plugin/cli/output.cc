@@ -67,8 +67,10 @@ void PrintProposal(const json::Value& p) {
     std::cout << "history\n";
     for (const auto& e : h->GetArray()) {
       std::string line = "  " + Str(e, "event") + " by " + Str(e, "actor");
-      std::string from = Str(e, "from_status"), to = Str(e, "to_status");
-      if (!to.empty()) line += " (" + from + " -> " + to + ")";
+      std::string role = Str(e, "actor_role");
+      if (!role.empty()) line += " (" + role + ")";
+      std::string from = Str(e, "from"), to = Str(e, "to");
+      if (!to.empty()) line += ": " + from + " -> " + to;
       std::string reason = Str(e, "reason_code");
       if (!reason.empty()) line += " reason " + reason;
       std::cout << line << "\n";
