@@ -1,5 +1,9 @@
 #include "fhir/json.h"
 
+#include <optional>
+#include <unordered_set>
+#include <vector>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/prettywriter.h>
@@ -42,6 +46,45 @@ struct DepthLimitedHandler {
   }
 };
 
+// The first member name that occurs twice in one object anywhere in value; nullopt when none.
+// FHIR JSON forbids repeated properties, and with them "the same document" stops being well
+// defined (lookups see the first, writers keep both): found by fuzzing JSON Patch.
+std::optional<std::string> DuplicateKey(const Value& root) {
+  // Iterative: documents may be nested as deep as the caller's max_depth allows.
+  std::vector<const Value*> pending{&root};
+  std::unordered_set<std::string_view> seen;
+  while (!pending.empty()) {
+    const Value* value = pending.back();
+    pending.pop_back();
+    if (value->IsArray()) {
+      for (const auto& item : value->GetArray()) {
+        if (item.IsObject() || item.IsArray()) pending.push_back(&item);
+      }
+      continue;
+    }
+    if (!value->IsObject()) continue;
+    auto begin = value->MemberBegin();
+    auto end = value->MemberEnd();
+    if (value->MemberCount() <= 32) {
+      for (auto a = begin; a != end; ++a) {
+        for (auto b = begin; b != a; ++b) {
+          if (a->name == b->name) return std::string(a->name.GetString(), a->name.GetStringLength());
+        }
+      }
+    } else {
+      seen.clear();
+      for (auto m = begin; m != end; ++m) {
+        std::string_view name(m->name.GetString(), m->name.GetStringLength());
+        if (!seen.insert(name).second) return std::string(name);
+      }
+    }
+    for (auto m = begin; m != end; ++m) {
+      if (m->value.IsObject() || m->value.IsArray()) pending.push_back(&m->value);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Document> Parse(std::string_view text, int max_depth) {
@@ -71,6 +114,9 @@ Result<Document> Parse(std::string_view text, int max_depth) {
     }
     return Status::Invalid(std::string("invalid JSON at byte ") + std::to_string(pr.Offset()) +
                            ": " + rapidjson::GetParseError_En(pr.Code()));
+  }
+  if (auto dup = DuplicateKey(doc)) {
+    return Status::Invalid("invalid JSON: member \"" + *dup + "\" appears twice in one object");
   }
   // kParseStopWhenDoneFlag lets us report trailing garbage ourselves.
   size_t garbage = text.find_first_not_of(" \t\r\n", end);

@@ -19,7 +19,12 @@ json::Document LoadFixture(const std::string& name) {
   BOOST_REQUIRE_MESSAGE(in, "cannot open fixture " << name);
   std::stringstream text;
   text << in.rdbuf();
-  return Doc(text.str());
+  // RapidJSON directly, not json::Parse: RFC 6902 A.13 repeats "op" on purpose, to check that
+  // ApplyJsonPatch refuses it too (json::Parse already refuses repeated names at the door).
+  json::Document d;
+  d.Parse(text.str().c_str());
+  BOOST_REQUIRE_MESSAGE(!d.HasParseError(), "fixture " << name << " is not JSON");
+  return d;
 }
 
 // Runs every case of a json-patch-tests style fixture: {comment, doc, patch, expected | error}.

@@ -177,6 +177,20 @@ BOOST_AUTO_TEST_CASE(copy_is_deep_and_string_makes_owned_text) {
   BOOST_TEST(std::string(s.GetString()) == "abc");
 }
 
+BOOST_AUTO_TEST_CASE(duplicate_member_names_are_refused) {
+  // Found by fuzzing (fixtures/fuzz/json_patch_fuzz/duplicate-member-names): with a repeated
+  // name, lookups and comparisons disagree about what the document says.
+  auto top = Parse(R"({"a":1,"a":[1,2]})");
+  BOOST_TEST(top.status().IsInvalid());
+  BOOST_TEST(top.status().message().find("\"a\" appears twice") != std::string::npos);
+  BOOST_TEST(Parse(R"({"x":[{"k":1,"j":2,"k":3}]})").status().IsInvalid());
+  std::string wide = "{";
+  for (int i = 0; i < 40; ++i) wide += "\"m" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  BOOST_TEST(Parse(wide + "\"m0\":1}").status().IsInvalid());
+  BOOST_TEST(Parse(wide + "\"z\":1}").ok());
+  BOOST_TEST(Parse(R"({"a":{"a":{"a":1}}})").ok());  // the same name at different levels is fine
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
