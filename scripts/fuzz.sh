@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 build=build-fuzz
-targets=(json_patch_fuzz draft_fuzz config_fuzz api_fuzz)
+targets=(json_patch_fuzz draft_fuzz config_fuzz rules_fuzz api_fuzz)
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCOUNTERSIGN_FUZZ=ON -DCOUNTERSIGN_SANITIZE=ON -DCOUNTERSIGN_WERROR=OFF >/dev/null
 cmake --build "$build" --target "${targets[@]}"
@@ -31,6 +31,7 @@ seed() {  # target -> seed files from fixtures
       for f in fixtures/json-patch/*.json; do printf '{"a":1,"b":[1,2]}\n' | cat - "$f"; echo; done ;;
     draft_fuzz) cat fixtures/drafts/*.json fixtures/drafts/invalid/*.json ;;
     config_fuzz) cat fixtures/config/countersign.json ;;
+    rules_fuzz) cat mappings/rules/note-documentreference.json ;;
     api_fuzz) printf 'POST\n/drafts\n\001\napplication/json\n'; cat fixtures/drafts/note-create.json ;;
   esac
 }
@@ -44,6 +45,7 @@ for t in "${targets[@]}"; do
   i=0
   case "$t" in
     draft_fuzz) for f in fixtures/drafts/*.json fixtures/drafts/invalid/*.json; do cp "$f" "$corpus/seed-$((i++))"; done ;;
+    rules_fuzz) for f in mappings/rules/*.json; do cp "$f" "$corpus/seed-$((i++))"; done ;;
     json_patch_fuzz) for f in fixtures/json-patch/*.json; do { printf '{"a":1,"b":[1,2]}\n'; cat "$f"; } >"$corpus/seed-$((i++))"; done ;;
     *) seed "$t" >"$corpus/seed-0" ;;
   esac
