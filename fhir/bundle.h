@@ -77,4 +77,14 @@ std::optional<std::string> NextLink(const json::Value& bundle);
 void RewriteReferences(json::Value& value, std::string_view from, std::string_view to,
                        json::Allocator& alloc);
 
+// The FHIR interaction a Bundle/REST request method asks for: POST create, PUT update, PATCH
+// patch, DELETE delete; nullptr for anything else.
+const char* InteractionForMethod(std::string_view method);
+
+// The version an ETag or If-Match value names: W/"3", "3" and 3 all give "3".
+std::string VersionFromETag(std::string_view etag);
+
+// Standard base64 (RFC 4648, with padding), for attachment data and Basic credentials.
+std::string Base64Encode(std::string_view bytes);
+
 }  // namespace countersign::fhir

@@ -36,14 +36,6 @@ std::string WeakEtag(std::string_view version_or_etag) {
   return "W/\"" + std::string(version_or_etag) + "\"";
 }
 
-std::string VersionFromEtag(std::string_view etag) {
-  if (etag.rfind("W/", 0) == 0) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return std::string(etag);
-}
-
 // "POST https://x/fhir/R4/Patient?identifier=..." -> "POST Patient" for messages (no query:
 // it may carry identifiers; no host: it is in the configuration).
 std::string Describe(const HttpRequest& req, const std::string& base) {
@@ -105,27 +97,9 @@ struct FhirClient::Impl {
       r.headers.emplace_back("Authorization", "Bearer " + options.auth.bearer_token);
     } else if (!options.auth.basic_user.empty()) {
       std::string plain = options.auth.basic_user + ":" + options.auth.basic_password;
-      r.headers.emplace_back("Authorization", "Basic " + Base64(plain));
+      r.headers.emplace_back("Authorization", "Basic " + Base64Encode(plain));
     }
     return r;
-  }
-
-  static std::string Base64(const std::string& in) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-      uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-      out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
-    }
-    if (i + 1 == in.size()) {
-      uint32_t v = uint8_t(in[i]) << 16;
-      out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
-    } else if (i + 2 == in.size()) {
-      uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-      out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-    }
-    return out;
   }
 
   // A request may be repeated only when repeating it cannot duplicate its effect.
@@ -214,7 +188,7 @@ struct FhirClient::Impl {
       if (out.version_id.empty() && h != std::string::npos) out.version_id = loc.substr(h + 10);
       if (out.id.empty()) out.id = head.substr(head.rfind('/') + 1);
     }
-    if (out.version_id.empty() && !out.etag.empty()) out.version_id = VersionFromEtag(out.etag);
+    if (out.version_id.empty() && !out.etag.empty()) out.version_id = VersionFromETag(out.etag);
     return out;
   }
 };

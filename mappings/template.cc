@@ -1,5 +1,7 @@
 #include "mappings/template.h"
 
+#include "fhir/bundle.h"
+
 namespace countersign::mappings {
 namespace {
 
@@ -41,7 +43,7 @@ bool Text(const Placeholder& p, const json::Value& context, std::string* out) {
   if (v->IsString()) s.assign(v->GetString(), v->GetStringLength());
   else s = json::Stringify(*v);
   if (p.transform == "base64") {
-    *out = Base64(s);
+    *out = fhir::Base64Encode(s);
   } else if (p.transform == "xhtml") {
     out->clear();
     for (char c : s) {
@@ -57,25 +59,6 @@ bool Text(const Placeholder& p, const json::Value& context, std::string* out) {
 }
 
 }  // namespace
-
-std::string Base64(std::string_view in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 const json::Value* Lookup(const json::Value& context, std::string_view path) {
   const json::Value* cur = &context;

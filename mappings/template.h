@@ -31,6 +31,4 @@ json::Value Render(const json::Value& tmpl, const json::Value& context, json::Al
 void CollectPlaceholders(const json::Value& tmpl, const std::string& at,
                          std::vector<std::string>* paths, std::vector<std::string>* errors);
 
-std::string Base64(std::string_view bytes);
-
 }  // namespace countersign::mappings

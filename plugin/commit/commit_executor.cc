@@ -16,15 +16,6 @@ namespace {
 using json::Document;
 using json::Value;
 
-// "W/\"3\"" / "\"3\"" / "3" -> "3".
-std::string VersionFromEtag(std::string_view etag) {
-  if (etag.rfind("W/", 0) == 0) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return std::string(etag);
-}
-
 std::string SplitType(const std::string& url) { return url.substr(0, url.find('/')); }
 std::string SplitId(const std::string& url) {
   size_t slash = url.find('/');
@@ -158,7 +149,7 @@ class Executor {
       Record(w, current->id, current->version_id, "already-applied");
       return UpdateState::kApplied;
     }
-    std::string base = VersionFromEtag(w.if_match);
+    std::string base = fhir::VersionFromETag(w.if_match);
     if (!base.empty() && current->version_id != base) {
       AddConflict(w, base, current->version_id, current->body);
       return UpdateState::kMoved;
@@ -230,7 +221,7 @@ class Executor {
           if (version.empty()) version = ref->version_id;
         }
       }
-      if (version.empty() && !r.response_etag.empty()) version = VersionFromEtag(r.response_etag);
+      if (version.empty() && !r.response_etag.empty()) version = fhir::VersionFromETag(r.response_etag);
       if (id.empty()) id = SplitId(sent[i]->url);
       const char* outcome = sent[i]->method == "PUT" ? "updated"
                             : r.response_status.rfind("200", 0) == 0 ? "existing" : "created";

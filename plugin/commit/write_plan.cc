@@ -5,18 +5,6 @@
 #include "fhir/resource.h"
 
 namespace countersign::commit {
-namespace {
-
-// The interaction a Bundle request method asks of the server.
-const char* InteractionFor(std::string_view method) {
-  if (method == "POST") return "create";
-  if (method == "PUT") return "update";
-  if (method == "PATCH") return "patch";
-  if (method == "DELETE") return "delete";
-  return nullptr;
-}
-
-}  // namespace
 
 Result<WritePlan> PlanWrites(const json::Value& bundle, const fhir::Capabilities& caps) {
   auto entries = fhir::ReadEntries(bundle);
@@ -43,7 +31,7 @@ Result<WritePlan> PlanWrites(const json::Value& bundle, const fhir::Capabilities
     } else {
       w.resource_type = w.url.substr(0, w.url.find('/'));
     }
-    const char* interaction = InteractionFor(w.method);
+    const char* interaction = fhir::InteractionForMethod(w.method);
     if (interaction == nullptr) {
       return Status::Invalid("entry " + std::to_string(i) + ": unsupported request.method '" +
                              w.method + "'");

@@ -10,14 +10,6 @@ namespace countersign::core {
 
 namespace {
 
-const char* InteractionFor(std::string_view method) {
-  if (method == "POST") return "create";
-  if (method == "PUT") return "update";
-  if (method == "PATCH") return "patch";
-  if (method == "DELETE") return "delete";
-  return nullptr;
-}
-
 Status ReadInt(const json::Value& obj, const char* name, const std::string& at, int64_t& out) {
   const json::Value* v = json::Member(obj, name);
   if (!v) return Status::Ok();
@@ -173,7 +165,7 @@ std::vector<fhir::OutcomeIssue> Guardrails::Violations(std::string_view kind,
   for (size_t i = 0; i < entries->size(); ++i) {
     const fhir::BundleEntryView& e = (*entries)[i];
     std::string at = "Bundle.entry[" + std::to_string(i) + "]";
-    const char* interaction = InteractionFor(e.request.method);
+    const char* interaction = fhir::InteractionForMethod(e.request.method);
     std::string type;
     if (e.resource) type = std::string(fhir::ResourceType(*e.resource).value_or(""));
     if (type.empty()) type = e.request.url.substr(0, e.request.url.find_first_of("/?"));
