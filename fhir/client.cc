@@ -1,5 +1,6 @@
 #include "fhir/client.h"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -29,11 +30,17 @@ ErrorKind KindForHttpStatus(int status) {
 
 namespace {
 
+// "3", "\"3\"" and "W/\"3\"" all become W/"3": FHIR versions are weak ETags, and some servers
+// (Medplum) ignore an If-Match that is not quoted.
 std::string WeakEtag(std::string_view version_or_etag) {
-  if (version_or_etag.rfind("W/", 0) == 0 || version_or_etag.rfind("\"", 0) == 0) {
-    return std::string(version_or_etag);
+  return "W/\"" + VersionFromETag(version_or_etag) + "\"";
+}
+
+void ReplaceAll(std::string& s, const std::string& what, std::string_view with) {
+  if (what.empty()) return;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size())) {
+    s.replace(at, what.size(), with);
   }
-  return "W/\"" + std::string(version_or_etag) + "\"";
 }
 
 // "POST https://x/fhir/R4/Patient?identifier=..." -> "POST Patient" for messages (no query:
@@ -54,6 +61,8 @@ struct FhirClient::Impl {
   std::vector<std::unique_ptr<HttpTransport>> pool;  // idle transports (reused connections)
   std::mutex caps_mu;
   std::optional<Capabilities> caps;
+  // Credentials as they could appear in text: never in a Status message or outcome.
+  std::vector<std::string> secrets;
   std::mutex rng_mu;
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -115,6 +124,55 @@ struct FhirClient::Impl {
     if (options.sleep) options.sleep(d); else std::this_thread::sleep_for(d);
   }
 
+  void CollectSecrets() {
+    const AuthOptions& a = options.auth;
+    for (const std::string& s : {a.bearer_token, a.basic_password}) {
+      if (!s.empty()) secrets.push_back(s);
+    }
+    if (!a.basic_user.empty()) secrets.push_back(Base64Encode(a.basic_user + ":" + a.basic_password));
+    // "https://user:password@host/...": the userinfo of the base URL.
+    std::string_view url = options.base_url;
+    size_t scheme = url.find("://");
+    if (scheme != std::string_view::npos) {
+      std::string_view rest = url.substr(scheme + 3);
+      size_t at = rest.find('@');
+      if (at != std::string_view::npos && at < rest.find('/')) {
+        secrets.emplace_back(rest.substr(0, at));
+        size_t colon = rest.find(':');
+        if (colon < at && colon + 1 < at) {
+          secrets.emplace_back(rest.substr(colon + 1, at - colon - 1));
+        }
+      }
+    }
+    // Longest first, so a secret containing another is replaced whole.
+    std::sort(secrets.begin(), secrets.end(),
+              [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  }
+
+  // The same Status with every credential replaced by "[redacted]" in its message and outcome
+  // (a server may echo a header back; a transport message may carry the URL).
+  Status Redact(const Status& s) const {
+    if (s.ok() || secrets.empty()) return s;
+    std::string message = s.message();
+    std::string outcome = s.operation_outcome();
+    for (const std::string& secret : secrets) {
+      ReplaceAll(message, secret, "[redacted]");
+      ReplaceAll(outcome, secret, "[redacted]");
+    }
+    return Status::Error(s.kind(), std::move(message), s.http_status(), std::move(outcome));
+  }
+
+  // An error answer worth telling about after earlier attempts had no answer: this request (or an
+  // earlier send of it) may have been applied, e.g. a retried If-Match update now conflicting
+  // with its own first attempt.
+  static Status NoteLostAttempts(const Status& s, int attempt, bool earlier_answer_lost) {
+    if (!earlier_answer_lost || !s.IsConflict()) return s;
+    return Status::Error(s.kind(),
+                         s.message() + " (on attempt " + std::to_string(attempt) +
+                             "; an earlier attempt got no usable answer and may have been applied)",
+                         s.http_status(), s.operation_outcome());
+  }
+
   Status ErrorFrom(const HttpRequest& req, const HttpResponse& resp) const {
     std::string outcome;
     std::string summary;
@@ -128,13 +186,25 @@ struct FhirClient::Impl {
     }
     std::string message = Describe(req, Url("")) + ": HTTP " + std::to_string(resp.status);
     if (!summary.empty()) message += ": " + summary;
-    return Status::Error(KindForHttpStatus(resp.status), message, resp.status, outcome);
+    ErrorKind kind = KindForHttpStatus(resp.status);
+    if (kind == ErrorKind::kOk) {  // 1xx/3xx: redirects are not followed (credentials stay put)
+      kind = ErrorKind::kInvalid;
+      message += " (unexpected; redirects are not followed: check the base URL)";
+    }
+    return Status::Error(kind, message, resp.status, outcome);
   }
 
   Result<FhirResponse> Send(const HttpRequest& req) {
+    Result<FhirResponse> r = SendWithRetries(req);
+    if (r.ok()) return r;
+    return Redact(r.status());
+  }
+
+  Result<FhirResponse> SendWithRetries(const HttpRequest& req) {
     const RetryPolicy& policy = options.retry;
     bool repeatable = Repeatable(req);
     auto start = std::chrono::steady_clock::now();
+    bool answer_lost = false;  // an earlier attempt may have been applied without our knowing
     int attempt = 0;
     while (true) {
       ++attempt;
@@ -145,14 +215,17 @@ struct FhirClient::Impl {
       Status failure;
       if (r.ok()) {
         if (r->status >= 200 && r->status < 300) return ToFhirResponse(std::move(r).value(), attempt);
-        failure = ErrorFrom(req, *r);
+        failure = NoteLostAttempts(ErrorFrom(req, *r), attempt, answer_lost);
         if (!IsRetryableHttpStatus(r->status)) return failure;
+        // Retry-After is defined for 429 (RFC 6585) and 503 (RFC 9110); other 5xx back off.
         std::string ra = r->Header("Retry-After");
-        if (!ra.empty()) retry_after = ParseRetryAfter(ra);
+        if (!ra.empty() && (r->status == 429 || r->status == 503)) retry_after = ParseRetryAfter(ra);
       } else {
         failure = r.status();
         if (!failure.IsTransient()) return failure;
       }
+      // A 5xx, timeout or reset may come after the server applied the request; a 429 does not.
+      if (!(r.ok() && r->status == 429)) answer_lost = true;
       if (!repeatable || attempt >= policy.max_attempts) return failure;
       if (retry_after && *retry_after > policy.max_retry_after) return failure;
       auto delay = BackoffDelay(policy, attempt, retry_after, [this] { return Random01(); });
@@ -209,6 +282,7 @@ std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->factory = std::move(factory);
+  impl->CollectSecrets();
   return std::unique_ptr<FhirClient>(new FhirClient(std::move(impl)));
 }
 

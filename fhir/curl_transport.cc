@@ -37,6 +37,19 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// The URL for a message: no userinfo (credentials) and no query (it may carry identifiers).
+std::string UrlForMessage(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  size_t host = scheme + 3;
+  size_t at = url.find('@', host);
+  if (at != std::string_view::npos && at < url.find('/', host)) {
+    return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+  }
+  return std::string(url);
+}
+
 bool IsTlsVerificationError(CURLcode rc) {
   return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
          rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
@@ -87,23 +100,29 @@ class CurlTransport : public HttpTransport {
                          static_cast<curl_off_t>(request.body.size()));
       }
     }
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, OnBody);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response.headers);
     CURLcode rc = curl_easy_perform(curl_);
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);  // `detail` goes out of scope
     curl_slist_free_all(list);
     if (rc != CURLE_OK) {
-      // The URL and method only: headers (credentials) are never part of a message.
-      std::string what = request.method + " " + request.url + ": ";
+      // Method and URL only: headers (credentials) are never part of a message.
+      std::string what = request.method + " " + UrlForMessage(request.url) + ": ";
+      std::string cause = curl_easy_strerror(rc);
+      if (detail[0] != '\0') cause += " (" + std::string(detail) + ")";
       if (rc == CURLE_OPERATION_TIMEDOUT) {
-        return Status::Timeout(what + "no answer within " + std::to_string(timeout.count()) + " ms");
+        return Status::Timeout(what + "no answer within " + std::to_string(timeout.count()) +
+                               " ms: " + cause);
       }
       if (IsTlsVerificationError(rc)) {
-        return Status::Network(what + "TLS certificate verification failed (" +
-                               curl_easy_strerror(rc) + "); configure the server's CA to trust it");
+        return Status::Network(what + "TLS certificate verification failed: " + cause +
+                               "; configure the server's CA (tls.ca_file) to trust it");
       }
-      return Status::Network(what + curl_easy_strerror(rc));
+      return Status::Network(what + cause);
     }
     long status = 0;
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);

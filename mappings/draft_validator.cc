@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "fhir/reference.h"
+#include "mappings/datetime.h"
 #include "mappings/template.h"
 
 namespace countersign::mappings {
@@ -10,49 +11,27 @@ namespace {
 
 using Issues = std::vector<fhir::OutcomeIssue>;
 
+// The draft format's fields (format version 1), one table for validation and for checking the
+// placeholders of rule files.
+const std::set<std::string> kTopFields = {"schemaVersion", "kind", "action", "patient", "encounter",
+                                          "target", "content", "ai", "idempotency_key",
+                                          "requested_owner"};
+const std::set<std::string> kTargetFields = {"reference", "version", "resource"};
+const std::set<std::string> kContentFields = {
+    "title", "type", "text", "format", "date", "author", "start", "end", "minutesDuration",
+    "serviceType", "participants", "reason", "description", "cancellationReason", "recipient",
+    "sender", "language", "medium", "topic", "inResponseTo"};
+const std::set<std::string> kCodingFields = {"system", "code", "display"};
+const std::set<std::string> kParticipantFields = {"actor", "required"};
+const std::set<std::string> kAiFields = {"model", "version", "vendor", "confidence", "prompt"};
+const std::set<std::string> kPromptFields = {"text", "reference"};
+
 void Add(Issues* out, const std::string& path, const std::string& why, const char* code = "invalid") {
   fhir::OutcomeIssue i;
   i.code = code;
   i.diagnostics = path + ": " + why;
   i.expression = {path};
   out->push_back(std::move(i));
-}
-
-bool Digits(std::string_view s, size_t at, size_t n) {
-  if (at + n > s.size()) return false;
-  for (size_t i = at; i < at + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
-
-// FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm[:ss[.fff]](Z|+hh:mm|-hh:mm).
-// Hand-written: std::regex made validation the slowest step of mapping.
-bool IsDateTime(std::string_view s) {
-  if (!Digits(s, 0, 4)) return false;
-  if (s.size() == 4) return true;
-  if (s.size() < 7 || s[4] != '-' || !Digits(s, 5, 2)) return false;
-  if (s.size() == 7) return true;
-  if (s.size() < 10 || s[7] != '-' || !Digits(s, 8, 2)) return false;
-  if (s.size() == 10) return true;
-  if (s.size() < 16 || s[10] != 'T' || !Digits(s, 11, 2) || s[13] != ':' || !Digits(s, 14, 2)) {
-    return false;
-  }
-  size_t i = 16;
-  if (i < s.size() && s[i] == ':') {
-    if (!Digits(s, i + 1, 2)) return false;
-    i += 3;
-    if (i < s.size() && s[i] == '.') {
-      size_t start = ++i;
-      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-      if (i == start || i - start > 9) return false;
-    }
-  }
-  if (i < s.size() && s[i] == 'Z') return i + 1 == s.size();
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    return i + 6 == s.size() && Digits(s, i + 1, 2) && s[i + 3] == ':' && Digits(s, i + 4, 2);
-  }
-  return false;
 }
 
 // A BCP-47-like language tag: 2-3 lowercase letters, then "-" subtags of 2-8 letters/digits.
@@ -109,10 +88,7 @@ void CheckKeys(const json::Value& obj, const std::string& path, const std::set<s
 void CheckContent(const json::Value& c, Issues* out) {
   const std::string at = "draft.content";
   if (!c.IsObject()) return Add(out, at, "expected an object", "structure");
-  CheckKeys(c, at, {"title", "type", "text", "format", "date", "author", "start", "end",
-                    "minutesDuration", "serviceType", "participants", "reason", "description",
-                    "cancellationReason", "recipient", "sender", "language", "medium", "topic",
-                    "inResponseTo"}, out);
+  CheckKeys(c, at, kContentFields, out);
   for (const char* f : {"date", "start", "end"}) {
     if (const json::Value* v = json::Member(c, f)) {
       if (!v->IsString() || !IsDateTime(v->GetString())) {
@@ -143,6 +119,8 @@ void CheckContent(const json::Value& c, Issues* out) {
   if (const json::Value* v = json::Member(c, "type")) {
     if (!v->IsObject() || !json::GetString(*v, "code") || !json::GetString(*v, "system")) {
       Add(out, at + ".type", "expected a coding {system, code, display}");
+    } else {
+      CheckKeys(*v, at + ".type", kCodingFields, out);
     }
   }
   if (const json::Value* v = json::Member(c, "author")) CheckReference(*v, at + ".author", "", out);
@@ -162,6 +140,7 @@ void CheckContent(const json::Value& c, Issues* out) {
           Add(out, pa, "expected {actor, required}");
           continue;
         }
+        CheckKeys(e, pa, kParticipantFields, out);
         if (const json::Value* actor = json::Member(e, "actor")) CheckReference(*actor, pa + ".actor", "", out);
         else Add(out, pa + ".actor", "required", "required");
         if (const json::Value* r = json::Member(e, "required")) {
@@ -175,10 +154,10 @@ void CheckContent(const json::Value& c, Issues* out) {
   }
   const json::Value* start = json::Member(c, "start");
   const json::Value* end = json::Member(c, "end");
-  if (start && end && start->IsString() && end->IsString() &&
-      std::string(end->GetString()) <= std::string(start->GetString()) &&
-      IsDateTime(start->GetString())) {
-    Add(out, at + ".end", "must be after content.start");
+  if (start && end && start->IsString() && end->IsString()) {
+    auto from = EpochSeconds(start->GetString());
+    auto to = EpochSeconds(end->GetString());
+    if (from && to && *to <= *from) Add(out, at + ".end", "must be after content.start");
   }
 }
 
@@ -190,8 +169,7 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
     Add(&out, "draft", "expected a JSON object", "structure");
     return out;
   }
-  CheckKeys(d, "draft", {"schemaVersion", "kind", "action", "patient", "encounter", "target",
-                         "content", "ai", "idempotency_key", "requested_owner"}, &out);
+  CheckKeys(d, "draft", kTopFields, &out);
   const json::Value* version = json::Member(d, "schemaVersion");
   if (!version) Add(&out, "draft.schemaVersion", "required", "required");
   else if (!version->IsString() || std::string(version->GetString()) != kDraftSchemaVersion) {
@@ -212,7 +190,7 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
     if (!t->IsObject()) {
       Add(&out, "draft.target", "expected {reference, version, resource?}", "structure");
     } else {
-      CheckKeys(*t, "draft.target", {"reference", "version", "resource"}, &out);
+      CheckKeys(*t, "draft.target", kTargetFields, &out);
       if (const json::Value* r = json::Member(*t, "reference")) CheckReference(*r, "draft.target.reference", "", &out);
       else Add(&out, "draft.target.reference", "required", "required");
       CheckString(*t, "version", "draft.target.version", true, 64, &out);
@@ -232,7 +210,7 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
   if (!ai || !ai->IsObject()) {
     Add(&out, "draft.ai", "required: {model, version, vendor}", "required");
   } else {
-    CheckKeys(*ai, "draft.ai", {"model", "version", "vendor", "confidence", "prompt"}, &out);
+    CheckKeys(*ai, "draft.ai", kAiFields, &out);
     CheckString(*ai, "model", "draft.ai.model", true, 200, &out);
     CheckString(*ai, "version", "draft.ai.version", true, 100, &out);
     CheckString(*ai, "vendor", "draft.ai.vendor", true, 200, &out);
@@ -251,6 +229,7 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
       bool text = p->IsObject() && json::GetString(*p, "text").has_value();
       bool ref = p->IsObject() && json::GetString(*p, "reference").has_value();
       if (text == ref) Add(&out, "draft.ai.prompt", "expected {text} or {reference}");
+      else CheckKeys(*p, "draft.ai.prompt", kPromptFields, &out);
       if (ref) CheckReference(*json::Member(*p, "reference"), "draft.ai.prompt.reference", "", &out);
     }
   }
@@ -261,16 +240,71 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
 
 Issues ValidateForAction(const json::Value& d, const RuleAction& action) {
   Issues out;
-  for (const auto& path : action.required) {
+  auto present = [&](std::string_view path) {
     const json::Value* v = Lookup(d, path);
-    if (v == nullptr || v->IsNull() || (v->IsString() && v->GetStringLength() == 0)) {
-      Add(&out, "draft." + path, "required for this kind and action", "required");
+    return v != nullptr && !v->IsNull() && !(v->IsString() && v->GetStringLength() == 0);
+  };
+  for (const auto& alternatives : action.required) {
+    bool any = false;
+    for (const auto& path : alternatives) any = any || present(path);
+    if (any) continue;
+    std::string why = "required for this kind and action";
+    if (alternatives.size() > 1) {
+      why += " (or";
+      for (size_t i = 1; i < alternatives.size(); ++i) {
+        why += std::string(i > 1 ? "," : "") + " draft." + alternatives[i];
+      }
+      why += ")";
+    }
+    Add(&out, "draft." + alternatives.front(), why, "required");
+  }
+  if (action.needs_target) {
+    const json::Value* target = json::Member(d, "target");
+    if (!target) {
+      Add(&out, "draft.target", "required for this action: {reference, version}", "required");
+    } else if (!action.target_type.empty()) {
+      auto text = json::GetString(*target, "reference");
+      auto ref = text ? fhir::Reference::Parse(*text) : Result<fhir::Reference>(Status::Invalid(""));
+      if (ref.ok() && ref->type != action.target_type) {
+        Add(&out, "draft.target.reference", "this action changes a " + action.target_type +
+                                                ", not a " + ref->type);
+      }
     }
   }
-  if (action.needs_target && !json::Member(d, "target")) {
-    Add(&out, "draft.target", "required for this action: {reference, version}", "required");
-  }
   return out;
+}
+
+bool IsDraftPath(std::string_view path, std::string_view each) {
+  auto next = [&path]() {
+    size_t dot = path.find('.');
+    std::string part(path.substr(0, dot));
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    return part;
+  };
+  const std::string top = next();
+  if (top == "item") {  // an element of the $each array
+    if (each == "content.participants") return path.empty() || kParticipantFields.count(std::string(path));
+    return !each.empty();
+  }
+  if (top == "now") return path.empty();
+  if (!kTopFields.count(top)) return false;
+  if (path.empty()) return true;
+  const std::string second = next();
+  if (top == "target") {
+    if (second == "resource") return true;  // the base resource: any FHIR content
+    return path.empty() && kTargetFields.count(second);
+  }
+  if (top == "content") {
+    if (!kContentFields.count(second)) return false;
+    if (path.empty()) return true;
+    return second == "type" && kCodingFields.count(std::string(path));
+  }
+  if (top == "ai") {
+    if (!kAiFields.count(second)) return false;
+    if (path.empty()) return true;
+    return second == "prompt" && kPromptFields.count(std::string(path));
+  }
+  return false;  // strings have no members
 }
 
 }  // namespace countersign::mappings

@@ -115,7 +115,8 @@ class RuleEngine : public MappingEngine {
     auto& sa = scope.GetAllocator();
     json::Value& content = scope["content"];
     if (!content.HasMember("format")) json::SetString(content, "format", "text/plain", sa);
-    json::SetString(scope, "now", NowInstant(), sa);
+    const std::string now = ctx.recorded_time.empty() ? NowInstant() : ctx.recorded_time;
+    json::SetString(scope, "now", now, sa);
 
     json::Document base;
     if (action->needs_target) {
@@ -147,7 +148,10 @@ class RuleEngine : public MappingEngine {
         std::string condition = "identifier=" + std::string(kCountersignIdentifierSystem) + "|" + ident;
         targets.push_back(b.AddCreate(std::move(r), condition));
       } else {
+        // Remove first, then set: a rule can clear a member and set it again only when the draft
+        // gives a value (a reschedule without minutesDuration must not keep the old one).
         json::Value next(base, a);
+        for (const auto& name : w.remove) json::Remove(next, name);
         json::Value set = Render(w.tmpl, scope, a);
         if (set.IsObject()) {
           for (auto& member : set.GetObject()) {
@@ -155,7 +159,6 @@ class RuleEngine : public MappingEngine {
                       json::Value(member.value, a), a);
           }
         }
-        for (const auto& name : w.remove) json::Remove(next, name);
         Label(next, ident, a);
         std::string version(fhir::VersionId(base).value_or(""));
         std::string type(fhir::ResourceType(base).value_or(""));
@@ -174,7 +177,7 @@ class RuleEngine : public MappingEngine {
       }
       ++index;
     }
-    AddDeviceAndProvenance(draft, ctx, targets, b);
+    AddDeviceAndProvenance(draft, now, targets, b);
     m.bundle = b.Release();
     m.draft.CopyFrom(draft, m.draft.GetAllocator());
     return m;
@@ -206,6 +209,11 @@ class RuleEngine : public MappingEngine {
                       "missing, and no FHIR server is configured to read the base version",
                       "required");
     }
+    auto named = fhir::Reference::Parse(ref);  // validated with the draft
+    if (!named.ok() || std::string(fhir::ResourceType(*base).value_or("")) + "/" +
+                               std::string(fhir::ResourceId(*base).value_or("")) != named->Relative()) {
+      return OneIssue("draft.target.reference", "the base resource read for it is another resource");
+    }
     std::string found(fhir::VersionId(*base).value_or(""));
     if (found != version) {
       return OneIssue("draft.target.version", "the base resource is at version " +
@@ -215,7 +223,7 @@ class RuleEngine : public MappingEngine {
     return Status::Ok();
   }
 
-  static void AddDeviceAndProvenance(const json::Value& draft, const MapContext& ctx,
+  static void AddDeviceAndProvenance(const json::Value& draft, const std::string& now,
                                      const std::vector<std::string>& targets,
                                      fhir::BundleBuilder& b) {
     auto& a = b.allocator();
@@ -249,7 +257,7 @@ class RuleEngine : public MappingEngine {
     json::Value tv(rapidjson::kArrayType);
     for (const auto& t : targets) tv.PushBack(Reference(t, a), a);
     json::Set(prov, "target", std::move(tv), a);
-    json::SetString(prov, "recorded", ctx.recorded_time.empty() ? NowInstant() : ctx.recorded_time, a);
+    json::SetString(prov, "recorded", now, a);
     json::Value reasons(rapidjson::kArrayType);
     reasons.PushBack(fhir::CodeableConceptJson(fhir::AiAssistedLabel(), a), a);
     json::Set(prov, "reason", std::move(reasons), a);

@@ -29,9 +29,12 @@ using ProfileSelection = std::map<std::string, std::string>;
 
 struct MapContext {
   std::string proposal_id;    // used in business identifiers; required
-  std::string recorded_time;  // FHIR instant for Provenance.recorded; now when empty
+  std::string recorded_time;  // FHIR instant for Provenance.recorded and rules' {{now}}; the
+                              // current time when empty
   // Fetches the base version of an update's target when the draft does not embed it
-  // (draft.target.resource). Unset: such drafts are refused as invalid.
+  // (draft.target.resource). Unset: such drafts are refused as invalid. NotFound/Gone answers
+  // refuse the draft (draft.target); any other error is returned as is (the server's fault).
+  // Called from the thread calling Map().
   std::function<Result<json::Document>(const fhir::Reference& versioned_target)> resolve_base;
 };
 

@@ -7,6 +7,7 @@
 
 #include "fhir/reference.h"
 #include "fhir/resource.h"
+#include "mappings/draft_validator.h"
 #include "mappings/template.h"
 
 namespace countersign::mappings {
@@ -44,17 +45,30 @@ Status ParseWrite(const std::string& file, const std::string& at, const json::Va
   } else if (t->HasMember("resourceType") || t->HasMember("id") || t->HasMember("meta")) {
     return Bad(file, at + ".set", "resourceType, id and meta of the target cannot be set");
   }
-  std::vector<std::string> paths, errors;
-  CollectPlaceholders(*t, at + "." + body, &paths, &errors);
+  std::vector<PlaceholderUse> uses;
+  std::vector<std::string> errors;
+  CollectPlaceholders(*t, at + "." + body, &uses, &errors);
   if (!errors.empty()) return Status::Invalid(file + ": " + errors.front());
+  for (const auto& use : uses) {
+    if (!IsDraftPath(use.path, use.each)) {
+      return Bad(file, use.at, "\"" + use.path + "\" is not a field of the draft format" +
+                                   (use.each.empty() ? std::string() : " (nor of an element of " + use.each + ")"));
+    }
+  }
   out->tmpl.CopyFrom(*t, out->tmpl.GetAllocator());
   if (const json::Value* r = json::Member(w, "remove")) {
     if (out->op != "update-target" || !r->IsArray()) {
       return Bad(file, at + ".remove", "an array of member names, for update-target only");
     }
     for (rapidjson::SizeType i = 0; i < r->Size(); ++i) {
-      if (!(*r)[i].IsString()) return Bad(file, at + ".remove[" + std::to_string(i) + "]", "expected a string");
-      out->remove.emplace_back((*r)[i].GetString());
+      const json::Value& name = (*r)[i];
+      std::string name_at = at + ".remove[" + std::to_string(i) + "]";
+      if (!name.IsString() || name.GetStringLength() == 0) return Bad(file, name_at, "expected a member name");
+      std::string n = name.GetString();
+      if (n == "resourceType" || n == "id" || n == "meta") {
+        return Bad(file, name_at, "resourceType, id and meta of the target cannot be removed");
+      }
+      out->remove.push_back(std::move(n));
     }
   }
   return Status::Ok();
@@ -72,11 +86,33 @@ Status ParseAction(const std::string& file, const std::string& at, const json::V
   if (const json::Value* r = json::Member(a, "required")) {
     if (!r->IsArray()) return Bad(file, at + ".required", "expected an array of draft paths");
     for (rapidjson::SizeType i = 0; i < r->Size(); ++i) {
-      if (!(*r)[i].IsString()) return Bad(file, at + ".required[" + std::to_string(i) + "]", "expected a string");
-      out->required.emplace_back((*r)[i].GetString());
+      std::string item_at = at + ".required[" + std::to_string(i) + "]";
+      if (!(*r)[i].IsString()) return Bad(file, item_at, "expected a draft path (\"a|b\": one of)");
+      std::vector<std::string> alternatives;
+      std::string_view text((*r)[i].GetString(), (*r)[i].GetStringLength());
+      while (true) {
+        size_t bar = text.find('|');
+        std::string path(text.substr(0, bar));
+        if (!IsDraftPath(path) || path == "now") {
+          return Bad(file, item_at, "\"" + path + "\" is not a field of the draft format");
+        }
+        alternatives.push_back(std::move(path));
+        if (bar == std::string_view::npos) break;
+        text = text.substr(bar + 1);
+      }
+      out->required.push_back(std::move(alternatives));
     }
   }
-  out->needs_target = json::GetBool(a, "target").value_or(false);
+  if (const json::Value* t = json::Member(a, "target")) {
+    if (t->IsBool()) {
+      out->needs_target = t->GetBool();
+    } else if (t->IsString() && fhir::IsValidResourceType(t->GetString())) {
+      out->needs_target = true;
+      out->target_type = t->GetString();
+    } else {
+      return Bad(file, at + ".target", "expected true, false or the target's resource type");
+    }
+  }
   const json::Value* writes = json::Member(a, "writes");
   if (!writes || !writes->IsArray() || writes->Empty()) {
     return Bad(file, at + ".writes", "expected a non-empty array");

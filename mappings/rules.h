@@ -1,18 +1,22 @@
-// Mapping rule files (mappings/rules/*.json): one per kind and target profile, data only.
+// Mapping rule files (mappings/rules/*.json): one per kind and target profile, data only. The
+// format is documented in mappings/README.md ("Rule files"):
 //
 // {
 //   "kind": "note", "profile": "us-core-documentreference", "default": true,
 //   "actions": {
 //     "create": {"required": ["content.text", "content.author"],
 //                "writes": [{"op": "create", "template": {...resource template...}}]},
-//     "amend":  {"required": [...], "target": true,
+//     "amend":  {"required": [...], "target": "DocumentReference",
 //                "writes": [{"op": "create", "template": {...}},
 //                           {"op": "update-target", "set": {"status": "superseded"}}]}
 //   }
 // }
-// Templates and "set" values use the placeholders of template.h against the draft. "create"
-// writes a new resource (POST); "update-target" changes the draft's target resource at its base
-// version (PUT with If-Match), setting the rendered members and removing those in "remove".
+// "required" entries are draft paths; "a|b" means at least one of them. "target" is true (any
+// resource type) or the resource type the draft's target must have. Templates and "set" values
+// use the placeholders of template.h against the draft; every placeholder path must be a field
+// of the draft format (checked at load). "create" writes a new resource (POST); "update-target"
+// changes the draft's target resource at its base version (PUT with If-Match): it first removes
+// the members named in "remove", then sets the rendered "set" members.
 #pragma once
 
 #include <map>
@@ -27,12 +31,14 @@ namespace countersign::mappings {
 struct RuleWrite {
   std::string op;            // create | update-target
   json::Document tmpl;       // create: the resource template; update-target: the "set" object
-  std::vector<std::string> remove;  // update-target: members to remove
+  std::vector<std::string> remove;  // update-target: members removed before "set" applies
 };
 
 struct RuleAction {
-  std::vector<std::string> required;  // dotted draft paths that must be present
-  bool needs_target = false;          // the draft must name a target (and its base version)
+  // Dotted draft paths that must be present; each entry holds alternatives (any one suffices).
+  std::vector<std::vector<std::string>> required;
+  bool needs_target = false;  // the draft must name a target (and its base version)
+  std::string target_type;    // when set, the resource type that target must have
   std::vector<RuleWrite> writes;
 };
 

@@ -1,30 +1,82 @@
 #include "mappings/template.h"
 
+#include <cctype>
+
 #include "fhir/bundle.h"
+#include "mappings/datetime.h"
 
 namespace countersign::mappings {
 namespace {
 
 constexpr std::string_view kOpen = "{{";
 constexpr std::string_view kClose = "}}";
+constexpr std::string_view kOr = "??";
 
-struct Placeholder {
-  std::string transform;  // "" or "base64"
-  std::string path;
+struct Alternative {
+  std::string transform;           // "", "base64", "xhtml", "plusMinutes"
+  std::vector<std::string> paths;  // one, or two for plusMinutes
 };
+using Placeholder = std::vector<Alternative>;
 
-bool ParsePlaceholder(std::string_view inner, Placeholder* out) {
-  size_t colon = inner.find(':');
-  if (colon != std::string_view::npos) {
-    out->transform = std::string(inner.substr(0, colon));
-    inner = inner.substr(colon + 1);
+bool IsPath(std::string_view p) {
+  if (p.empty() || p.front() == '.' || p.back() == '.' || p.find("..") != std::string_view::npos) {
+    return false;
   }
-  if (inner.empty()) return false;
-  for (char c : inner) {
+  for (char c : p) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_')) return false;
   }
-  out->path = std::string(inner);
-  return out->transform.empty() || out->transform == "base64" || out->transform == "xhtml";
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+size_t Arity(std::string_view transform) {
+  if (transform.empty() || transform == "base64" || transform == "xhtml") return 1;
+  if (transform == "plusMinutes") return 2;
+  return 0;  // unknown
+}
+
+// Parses the text between "{{" and "}}"; on failure *why says what is wrong.
+bool ParsePlaceholder(std::string_view inner, Placeholder* out, std::string* why) {
+  out->clear();
+  while (true) {
+    size_t bar = inner.find(kOr);
+    std::string_view part = Trim(inner.substr(0, bar));
+    Alternative alt;
+    size_t colon = part.find(':');
+    if (colon != std::string_view::npos) {
+      alt.transform = std::string(part.substr(0, colon));
+      part = part.substr(colon + 1);
+    }
+    size_t arity = Arity(alt.transform);
+    if (arity == 0) {
+      *why = "unknown transform \"" + alt.transform + "\" (base64, xhtml, plusMinutes)";
+      return false;
+    }
+    while (true) {
+      size_t comma = part.find(',');
+      std::string_view p = part.substr(0, comma);
+      if (!IsPath(p)) {
+        *why = "\"" + std::string(p) + "\" is not a dotted path";
+        return false;
+      }
+      alt.paths.emplace_back(p);
+      if (comma == std::string_view::npos) break;
+      part = part.substr(comma + 1);
+    }
+    if (alt.paths.size() != arity) {
+      *why = (alt.transform.empty() ? std::string("a plain placeholder") : alt.transform) +
+             " takes " + std::to_string(arity) + " path" + (arity == 1 ? "" : "s");
+      return false;
+    }
+    out->push_back(std::move(alt));
+    if (bar == std::string_view::npos) return true;
+    inner = inner.substr(bar + kOr.size());
+  }
 }
 
 // A string that is exactly one placeholder.
@@ -32,30 +84,116 @@ bool WholePlaceholder(std::string_view s, Placeholder* p) {
   if (s.size() < 5 || s.substr(0, 2) != kOpen || s.substr(s.size() - 2) != kClose) return false;
   std::string_view inner = s.substr(2, s.size() - 4);
   if (inner.find(kOpen) != std::string_view::npos) return false;
-  return ParsePlaceholder(inner, p);
+  std::string why;
+  return ParsePlaceholder(inner, p, &why);
 }
 
-// The rendered text of one placeholder inside a larger string; false when absent.
-bool Text(const Placeholder& p, const json::Value& context, std::string* out) {
-  const json::Value* v = Lookup(context, p.path);
-  if (v == nullptr || v->IsNull()) return false;
-  std::string s;
-  if (v->IsString()) s.assign(v->GetString(), v->GetStringLength());
-  else s = json::Stringify(*v);
-  if (p.transform == "base64") {
-    *out = fhir::Base64Encode(s);
-  } else if (p.transform == "xhtml") {
-    out->clear();
-    for (char c : s) {
-      if (c == '&') *out += "&amp;";
-      else if (c == '<') *out += "&lt;";
-      else if (c == '>') *out += "&gt;";
-      else *out += c;
-    }
-  } else {
-    *out = s;
+std::string Escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '&') out += "&amp;";
+    else if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else out += c;
   }
+  return out;
+}
+
+// The text an alternative with a transform produces; false when it has no value.
+bool Transformed(const Alternative& alt, const json::Value& context, std::string* out) {
+  const json::Value* v = Lookup(context, alt.paths[0]);
+  if (v == nullptr || v->IsNull()) return false;
+  if (alt.transform == "plusMinutes") {
+    const json::Value* minutes = Lookup(context, alt.paths[1]);
+    if (!v->IsString() || minutes == nullptr || !minutes->IsInt64()) return false;
+    auto sum = PlusMinutes(std::string_view(v->GetString(), v->GetStringLength()), minutes->GetInt64());
+    if (!sum) return false;
+    *out = std::move(*sum);
+    return true;
+  }
+  std::string s = v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : json::Stringify(*v);
+  if (alt.transform == "base64") *out = fhir::Base64Encode(s);
+  else if (alt.transform == "xhtml") *out = Escape(s);
+  else *out = std::move(s);
   return true;
+}
+
+// The first alternative with a value, as JSON (raw value for a plain path). Null when none.
+json::Value Evaluate(const Placeholder& p, const json::Value& context, json::Allocator& alloc) {
+  for (const Alternative& alt : p) {
+    if (alt.transform.empty()) {
+      const json::Value* v = Lookup(context, alt.paths[0]);
+      if (v != nullptr && !v->IsNull()) return json::Value(*v, alloc);
+      continue;
+    }
+    std::string text;
+    if (Transformed(alt, context, &text)) return json::String(text, alloc);
+  }
+  return json::Value();
+}
+
+// The first alternative with a value, as text inside a larger string. False when none.
+bool EvaluateText(const Placeholder& p, const json::Value& context, std::string* out) {
+  for (const Alternative& alt : p) {
+    if (Transformed(alt, context, out)) return true;
+  }
+  return false;
+}
+
+void CollectString(std::string_view s, const std::string& at, const std::string& each,
+                   std::vector<PlaceholderUse>* uses, std::vector<std::string>* errors) {
+  size_t pos = 0;
+  while ((pos = s.find(kOpen, pos)) != std::string_view::npos) {
+    size_t close = s.find(kClose, pos + 2);
+    Placeholder p;
+    std::string why = "no closing }}";
+    if (close == std::string_view::npos || !ParsePlaceholder(s.substr(pos + 2, close - pos - 2), &p, &why)) {
+      errors->push_back(at + ": malformed placeholder in \"" + std::string(s) + "\": " + why);
+      return;
+    }
+    for (const auto& alt : p) {
+      for (const auto& path : alt.paths) uses->push_back({at, path, each});
+    }
+    pos = close + 2;
+  }
+}
+
+void Collect(const json::Value& tmpl, const std::string& at, const std::string& each,
+             std::vector<PlaceholderUse>* uses, std::vector<std::string>* errors) {
+  if (tmpl.IsString()) {
+    CollectString(std::string_view(tmpl.GetString(), tmpl.GetStringLength()), at, each, uses, errors);
+  } else if (tmpl.IsObject()) {
+    if (tmpl.HasMember("$each") || tmpl.HasMember("$template")) {
+      errors->push_back(at + ": $each/$template only as an element of an array");
+      return;
+    }
+    for (const auto& m : tmpl.GetObject()) {
+      Collect(m.value, at + "." + std::string(m.name.GetString(), m.name.GetStringLength()), each,
+              uses, errors);
+    }
+  } else if (tmpl.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < tmpl.Size(); ++i) {
+      const json::Value& item = tmpl[i];
+      std::string item_at = at + "[" + std::to_string(i) + "]";
+      if (item.IsObject() && (item.HasMember("$each") || item.HasMember("$template"))) {
+        auto source = json::GetString(item, "$each");
+        const json::Value* body = json::Member(item, "$template");
+        if (!source || !IsPath(*source)) {
+          errors->push_back(item_at + ".$each: expected the dotted path of an array in the draft");
+          continue;
+        }
+        if (body == nullptr || item.MemberCount() != 2) {
+          errors->push_back(item_at + ": expected exactly {\"$each\": path, \"$template\": ...}");
+          continue;
+        }
+        uses->push_back({item_at + ".$each", std::string(*source), each});
+        Collect(*body, item_at + ".$template", std::string(*source), uses, errors);
+        continue;
+      }
+      Collect(item, item_at, each, uses, errors);
+    }
+  }
 }
 
 }  // namespace
@@ -77,17 +215,9 @@ const json::Value* Lookup(const json::Value& context, std::string_view path) {
 json::Value Render(const json::Value& tmpl, const json::Value& context, json::Allocator& alloc) {
   if (tmpl.IsString()) {
     std::string_view s(tmpl.GetString(), tmpl.GetStringLength());
+    if (s.find(kOpen) == std::string_view::npos) return json::Value(tmpl, alloc);
     Placeholder p;
-    if (WholePlaceholder(s, &p)) {
-      const json::Value* v = Lookup(context, p.path);
-      if (v == nullptr || v->IsNull()) return json::Value();
-      if (!p.transform.empty()) {
-        std::string text;
-        Text(p, context, &text);
-        return json::String(text, alloc);
-      }
-      return json::Value(*v, alloc);
-    }
+    if (WholePlaceholder(s, &p)) return Evaluate(p, context, alloc);
     std::string out;
     size_t pos = 0;
     while (true) {
@@ -96,9 +226,10 @@ json::Value Render(const json::Value& tmpl, const json::Value& context, json::Al
       size_t close = s.find(kClose, open + 2);
       if (close == std::string_view::npos) break;
       Placeholder inner;
-      if (!ParsePlaceholder(s.substr(open + 2, close - open - 2), &inner)) break;
+      std::string why;
+      if (!ParsePlaceholder(s.substr(open + 2, close - open - 2), &inner, &why)) break;
       std::string text;
-      if (!Text(inner, context, &text)) return json::Value();  // a part is missing: drop all
+      if (!EvaluateText(inner, context, &text)) return json::Value();  // a part is missing: drop all
       out.append(s.substr(pos, open - pos));
       out += text;
       pos = close + 2;
@@ -144,31 +275,8 @@ json::Value Render(const json::Value& tmpl, const json::Value& context, json::Al
 }
 
 void CollectPlaceholders(const json::Value& tmpl, const std::string& at,
-                         std::vector<std::string>* paths, std::vector<std::string>* errors) {
-  if (tmpl.IsString()) {
-    std::string_view s(tmpl.GetString(), tmpl.GetStringLength());
-    size_t pos = 0;
-    while ((pos = s.find(kOpen, pos)) != std::string_view::npos) {
-      size_t close = s.find(kClose, pos + 2);
-      Placeholder p;
-      if (close == std::string_view::npos ||
-          !ParsePlaceholder(s.substr(pos + 2, close - pos - 2), &p)) {
-        errors->push_back(at + ": malformed placeholder in \"" + std::string(s) + "\"");
-        return;
-      }
-      paths->push_back(p.path);
-      pos = close + 2;
-    }
-  } else if (tmpl.IsObject()) {
-    for (const auto& m : tmpl.GetObject()) {
-      CollectPlaceholders(m.value, at + "." + std::string(m.name.GetString(), m.name.GetStringLength()),
-                          paths, errors);
-    }
-  } else if (tmpl.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < tmpl.Size(); ++i) {
-      CollectPlaceholders(tmpl[i], at + "[" + std::to_string(i) + "]", paths, errors);
-    }
-  }
+                         std::vector<PlaceholderUse>* uses, std::vector<std::string>* errors) {
+  Collect(tmpl, at, "", uses, errors);
 }
 
 }  // namespace countersign::mappings

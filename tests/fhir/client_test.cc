@@ -159,6 +159,31 @@ BOOST_AUTO_TEST_CASE(unavailable_non_conditional_post_is_not_retried) {
   BOOST_TEST(server.Requests()->size() == 1u);  // sent once
 }
 
+BOOST_AUTO_TEST_CASE(unavailable_transaction_is_not_retried) {
+  auto& server = SharedTestFhirServer();
+  auto client = ClientFor(server);
+  BOOST_REQUIRE(client->GetCapabilities().ok());  // fetched before the fault is armed
+  Fault f;
+  f.method = "POST";
+  f.path_regex = "^/fhir/R4/?$";
+  f.status = 503;
+  f.after_apply = true;
+  BOOST_REQUIRE(server.AddFault(f).ok());
+  BundleBuilder b(BundleType::kTransaction);
+  json::Document appt = Json(kAppointment);
+  b.AddCreate(json::Copy(appt, b.allocator()));
+  json::Document bundle = b.Release();
+  auto r = client->Transaction(bundle);
+  BOOST_TEST(r.status().IsUnavailable());
+  BOOST_TEST(r.status().http_status() == 503);
+  auto seen = server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  int posts = 0;
+  for (const auto& s : seen.value()) posts += s.method == "POST" ? 1 : 0;
+  BOOST_TEST(posts == 1);
+  BOOST_TEST(CountOnServer(server, "Appointment", "status=booked") == 1u);  // applied once
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_is_honoured) {
   auto& server = SharedTestFhirServer();
   auto client = ClientFor(server);

@@ -29,10 +29,21 @@ BOOST_AUTO_TEST_CASE(self_signed_server_needs_its_ca) {
   BOOST_TEST(refused.status().message().find("TLS certificate verification failed") !=
              std::string::npos, refused.status().message());
 
+  BOOST_TEST_MESSAGE("refused: " << refused.status().ToString());
+
   options.tls.ca_file = dir + "/ca.pem";
   auto trusting = FhirClient::Create(options);
   auto caps = trusting.value()->GetCapabilities();
   BOOST_TEST(caps.ok(), caps.status().ToString());
+  // A second call reuses the pooled handle (and its TLS connection).
+  BOOST_TEST(trusting.value()->Read("Patient", "nobody").status().IsNotFound());
+
+  // Verification off only when asked for explicitly.
+  ClientOptions unverified;
+  unverified.base_url = (*server)->base_url();
+  unverified.retry = RetryPolicy::None();
+  unverified.tls.verify = false;
+  BOOST_TEST(FhirClient::Create(unverified).value()->GetCapabilities().ok());
   server->reset();
   std::filesystem::remove_all(dir);
 }

@@ -21,7 +21,7 @@ for f in "$top"/fixtures/drafts/*.json; do
   "$cli" --config "$work/default.json" map "$f" >"$work/out/default-$(basename "$f")"
   n=$((n + 1))
 done
-for f in "$top"/fixtures/drafts/note-create.json "$top"/fixtures/drafts/message-create*.json; do
+for f in "$top"/fixtures/drafts/note-create.json "$top"/fixtures/drafts/message-*.json; do
   "$cli" --config "$work/alternative.json" map "$f" >"$work/out/alternative-$(basename "$f")"
   grep -q '"Composition"\|"CommunicationRequest"' "$work/out/alternative-$(basename "$f")"
 done

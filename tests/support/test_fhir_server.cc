@@ -4,11 +4,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,6 +20,8 @@
 #include <thread>
 
 #include "fhir/json.h"
+
+extern char** environ;
 
 namespace countersign::testing {
 namespace {
@@ -87,6 +93,33 @@ Result<TestFhirServer::RawResponse> Exchange(const std::string& method, const st
   return r;
 }
 
+std::string Errno() { return std::strerror(errno); }
+
+std::string Base64(const std::string& in) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -107,72 +140,89 @@ struct TestFhirServer::Impl {
   std::string Scheme() const { return cert_dir.empty() ? "http" : "https"; }
   std::string CaFile() const { return cert_dir.empty() ? "" : cert_dir + "/ca.pem"; }
 
+  // Spawns node in its own process group (so Stop() reaches anything it starts) with stdout on a
+  // pipe and stderr in dir/server.stderr, then waits for its "LISTENING <port>" line.
   Status Launch(int wanted_port) {
-    int fds[2];
-    if (pipe(fds) != 0) return Status::Internal("pipe failed");
     std::string log = dir + "/server.stderr";
-    pid_t child = fork();
-    if (child < 0) return Status::Internal("fork failed");
-    if (child == 0) {
-      setpgid(0, 0);
-      dup2(fds[1], STDOUT_FILENO);
-      int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (err >= 0) dup2(err, STDERR_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      std::string port_arg = std::to_string(wanted_port);
-      std::string snapshot = dir + "/snapshot.json";
-      std::string script = ServerScript();
-      std::vector<std::string> args = {"node", script, "--port", port_arg, "--snapshot", snapshot};
-      if (!cert_dir.empty()) {
-        args.insert(args.end(), {"--tls-cert", cert_dir + "/server.pem", "--tls-key",
-                                 cert_dir + "/server-key.pem"});
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("node", argv.data());
-      _exit(127);
+    std::vector<std::string> args = {"node",     ServerScript(),
+                                     "--port",   std::to_string(wanted_port),
+                                     "--snapshot", dir + "/snapshot.json"};
+    if (!cert_dir.empty()) {
+      args.insert(args.end(), {"--tls-cert", cert_dir + "/server.pem", "--tls-key",
+                               cert_dir + "/server-key.pem"});
     }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return Status::Internal("pipe2 failed: " + Errno());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    pid_t child = -1;
+    int rc = posix_spawnp(&child, "node", &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
     close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      return Status::Unavailable(std::string("cannot run node (is node 20 installed?): ") +
+                                 std::strerror(rc));
+    }
     pid = child;
-    // Wait for "LISTENING <port>".
+
     std::string line;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (line.find('\n') == std::string::npos) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()).count();
+                      deadline - std::chrono::steady_clock::now()).count();
       if (left <= 0) break;
       pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left)) <= 0) break;
+      int ready = poll(&p, 1, static_cast<int>(left));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) break;
       char buf[256];
       ssize_t n = read(fds[0], buf, sizeof(buf));
-      if (n <= 0) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // node exited (bad modules, port taken, ...)
       line.append(buf, static_cast<size_t>(n));
     }
     close(fds[0]);
-    if (line.rfind("LISTENING ", 0) != 0) {
+    int got = line.rfind("LISTENING ", 0) == 0 ? std::atoi(line.c_str() + 10) : 0;
+    if (got <= 0 || (wanted_port != 0 && got != wanted_port)) {
       Stop();
-      return Status::Unavailable("the test FHIR server did not start (node " + ServerScript() +
-                                 "); stderr: " + ReadFile(log) +
-                                 " — are its modules installed? run scripts/install-deps.sh");
+      return Status::Unavailable("the test FHIR server did not start within 20 s (node " +
+                                 ServerScript() + " --port " + std::to_string(wanted_port) +
+                                 "); stdout: '" + line + "'; stderr: " + ReadFile(log) +
+                                 " -- are its modules installed? run scripts/install-deps.sh");
     }
-    port = std::atoi(line.c_str() + 10);
+    port = got;
     return Status::Ok();
   }
 
+  // SIGTERM (the server compacts its snapshot and exits), SIGKILL after ~3 s; the journal it
+  // appends after every write keeps the data either way.
   void Stop() {
     if (pid <= 0) return;
-    kill(-pid, SIGTERM);  // the server saves its snapshot on SIGTERM
+    kill(-pid, SIGTERM);
     for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid, nullptr, WNOHANG) == pid) {
+      pid_t done = waitpid(pid, nullptr, WNOHANG);
+      if (done == pid || (done < 0 && errno == ECHILD)) {
         pid = -1;
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
     }
     kill(-pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
     pid = -1;
   }
 };
@@ -295,8 +345,9 @@ Status TestFhirServer::Restart() {
   int old_port = impl_->port;
   impl_->Stop();
   Status s;
-  // The port may linger for a moment after the old process exits.
-  for (int i = 0; i < 20; ++i) {
+  // Stop() has reaped the old process, so the port is free (node listens with SO_REUSEADDR); a
+  // few tries only in case another process grabbed it meanwhile.
+  for (int i = 0; i < 3; ++i) {
     s = impl_->Launch(old_port);
     if (s.ok()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -311,21 +362,35 @@ Result<TestFhirServer::RawResponse> TestFhirServer::Raw(const std::string& metho
                                                         const std::string& body,
                                                         const std::vector<std::string>& headers) {
   std::vector<std::string> h = headers;
-  if (!impl_->last_config.bearer_token.empty()) {
-    h.push_back("Authorization: Bearer " + impl_->last_config.bearer_token);
+  bool has_auth = false;
+  for (const auto& line : headers) {
+    has_auth = has_auth || strncasecmp(line.c_str(), "Authorization:", 14) == 0;
+  }
+  const ServerConfig& c = impl_->last_config;
+  if (!has_auth && !c.bearer_token.empty()) {
+    h.push_back("Authorization: Bearer " + c.bearer_token);
+  } else if (!has_auth && !c.basic_user.empty()) {
+    h.push_back("Authorization: Basic " + Base64(c.basic_user + ":" + c.basic_password));
   }
   return Exchange(method, base_url() + path_and_query, body, h, impl_->CaFile());
 }
 
 TestFhirServer& SharedTestFhirServer() {
+  // Boost.Test turns the exception into a failure of the calling test with this message; a
+  // server that could not start is not tried again for every test (20 s each).
   static std::unique_ptr<TestFhirServer> server;
+  static std::string failed;
+  if (!failed.empty()) throw std::runtime_error(failed);
   if (!server) {
     auto started = TestFhirServer::Start();
-    if (!started.ok()) throw std::runtime_error(started.status().ToString());
+    if (!started.ok()) {
+      failed = "the shared test FHIR server cannot start: " + started.status().ToString();
+      throw std::runtime_error(failed);
+    }
     server = std::move(started).value();
   }
   Status s = server->Reset();
-  if (!s.ok()) throw std::runtime_error("resetting the test FHIR server: " + s.ToString());
+  if (!s.ok()) throw std::runtime_error("resetting the shared test FHIR server: " + s.ToString());
   return *server;
 }
 

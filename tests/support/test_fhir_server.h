@@ -65,7 +65,7 @@ class TestFhirServer {
   int port() const;
   // "http://127.0.0.1:<port>/fhir/R4" (https:// with TLS)
   std::string base_url() const;
-  std::string admin_url() const;  // "http://127.0.0.1:<port>/$admin"
+  std::string admin_url() const;  // "http://127.0.0.1:<port>/$admin" (https:// with TLS)
 
   // Empties the repository and drops config, faults and the request log.
   countersign::Status Reset();
@@ -74,11 +74,14 @@ class TestFhirServer {
   countersign::Status ClearFaults();
   countersign::Result<std::vector<SeenRequest>> Requests();
   // Kills and starts the process again on the same port; the in-memory data is kept in a
-  // snapshot file, so resources survive (a server restart in the middle of a commit).
+  // snapshot file, so resources survive (a server restart in the middle of a commit). The last
+  // Configure() is applied again; faults and the request log start empty.
   countersign::Status Restart();
 
   // Raw FHIR call with no client logic: for tests that check server state independently of the
-  // code under test. Returns {status, body}.
+  // code under test. Returns {status, body}. When the last Configure() set a bearer token (or
+  // Basic credentials) and headers carry no "Authorization:" line, Raw sends them; pass
+  // "Authorization:" (empty) to send none, or your own line to send that instead.
   struct RawResponse { int status = 0; std::string body; std::string etag; std::string location; };
   countersign::Result<RawResponse> Raw(const std::string& method, const std::string& path_and_query,
                                        const std::string& body = {},

@@ -5,12 +5,18 @@
  * is executed by the same request handler, over the store and configuration named at open.
  *
  * Versioning: call cs_check_version(CS_API_VERSION) first; it fails with CS_VERSION_MISMATCH
- * when the library cannot serve this header. Enum values and struct layouts are append-only;
- * structs begin with a size field the caller sets to sizeof(struct), so old callers keep working.
+ * when the library cannot serve this header (a header newer than the library, or not a version
+ * at all). A library serves every older header: functions, enum values and struct members are
+ * only ever appended, never changed or removed. Structs begin with a size field the caller sets
+ * to sizeof(struct); the library writes only the members that fit, so old callers keep working.
+ * Enums are 32-bit (each has a never-returned 0x7fffffff member to keep it so).
  *
  * Errors: every function returns a cs_status; CS_OK (0) is success. When `err` is not NULL it
  * is filled with the status, the HTTP status the REST surface would have answered (0 when none)
- * and a NUL-terminated message for people. No C++ exception ever crosses this boundary.
+ * and a NUL-terminated message for people (empty on success). `err` may be NULL. A missing
+ * required argument (NULL instance, token, id, out pointer) is CS_INVALID, and so is an `id`
+ * that is not a proposal id (1-64 of A-Z a-z 0-9 - .). No C++ exception ever crosses this
+ * boundary: an unexpected failure inside is CS_INTERNAL.
  *
  * Identity: the acting person or AI is authenticated from its API token (the config's hashed
  * `tokens`); a principal is never passed by name. An AI's token can never approve, amend or
@@ -21,6 +27,20 @@
  *
  * Threading: a cs_instance may be used from several threads at once; cs_close must not race
  * with other calls on the same instance.
+ *
+ * Proposal JSON (what cs_submit, cs_get, cs_approve, cs_amend, cs_reject and cs_reassign return;
+ * the same JSON as the REST daemon's /proposals, plugin/daemon/openapi.yaml):
+ *   "id", "kind" (note | appointment | message), "action" (create | amend | cancel |
+ *   reschedule | reply; mappings/README.md), "status" (pending | approved | committing |
+ *   committed | rejected | expired | conflict | failed), "patient", "owner" ("Practitioner/x"
+ *   or "queue:name"), "ai_principal", "revision" (0 = the AI's original), "created_at",
+ *   "updated_at", "expires_at"? (ms since the Unix epoch), "encounter"?, "idempotency_key"?;
+ *   members marked ? are absent when empty.
+ *   cs_get adds the content: "draft", "bundle" (the pending FHIR transaction Bundle),
+ *   "provenance", "patches" (JSON Patch of updates), "outcome"? (the server's OperationOutcome
+ *   when failed), "revisions" [{revision, at, author, author_role, note?, draft?, patches?}],
+ *   "approvals" [{revision, approver, role, at}], "history" [{seq, at, actor, actor_role?,
+ *   event, from?, to?, reason_code?, reason_text?, detail?}].
  */
 #ifndef COUNTERSIGN_COUNTERSIGN_H_
 #define COUNTERSIGN_COUNTERSIGN_H_
@@ -57,9 +77,13 @@ typedef enum cs_status {
   CS_CORRUPTION = 13,
   CS_IO_ERROR = 14,
   CS_INTERNAL = 15,
-  CS_VERSION_MISMATCH = 16
+  CS_VERSION_MISMATCH = 16,
+  /* Append new codes above this line. */
+  CS_STATUS_FORCE_INT32_ = 0x7fffffff /* never returned */
 } cs_status;
 
+/* Layout (append-only): struct_size at 0, then code, http_status, message. A caller that sets
+ * struct_size smaller than the message's end gets only the members that fit; 0 gets nothing. */
 typedef struct cs_error {
   size_t struct_size; /* set by the caller: sizeof(cs_error) */
   cs_status code;
@@ -71,7 +95,8 @@ typedef struct cs_instance cs_instance;
 
 /* The library's API version (CS_API_VERSION it was built with). */
 CS_API int cs_api_version(void);
-/* CS_OK when the library serves a header of `header_version`; CS_VERSION_MISMATCH otherwise. */
+/* CS_OK when the library serves a header of `header_version` (1 <= header_version <=
+ * cs_api_version()); CS_VERSION_MISMATCH otherwise. Call it first, with CS_API_VERSION. */
 CS_API cs_status cs_check_version(int header_version);
 
 /* Opens the instance described by a Countersign config file (see plugin/config/README.md):
@@ -82,35 +107,55 @@ CS_API void cs_close(cs_instance* instance);
 /* Frees a string the library returned; NULL is ignored. */
 CS_API void cs_free(char* s);
 
-/* Submits an AI draft (JSON, format in mappings/README.md) as the token's principal.
- * *proposal_json: the stored proposal (same JSON as GET /proposals/{id}). */
+/* Submits an AI draft (JSON, format in mappings/README.md) as the token's principal (an AI).
+ * *proposal_json: the new proposal's summary fields (Proposal JSON above). A draft with the
+ * idempotency_key of an earlier one answers that proposal again when the draft is the same,
+ * CS_CONFLICT when it differs. An invalid draft is CS_INVALID and stores nothing. */
 CS_API cs_status cs_submit(cs_instance* instance, const char* token, const char* draft_json,
-                    char** proposal_json, cs_error* err);
-/* A page of the queue. filter_json: NULL or {"owner","status","patient","kind","limit","after"}
- * (strings; limit a number or string). *page_json: {"items":[...], "next_cursor"?}. */
+                           char** proposal_json, cs_error* err);
+/* A page of the queue, oldest first, as the token's principal (a reviewer role; an AI sees
+ * nothing: CS_FORBIDDEN). filter_json: NULL or an object of "owner", "status", "patient",
+ * "kind", "created_before", "limit" (default 50, at most 1000) and "after" (a next_cursor),
+ * each a string or a number; any other member is CS_INVALID. *page_json: {"items": [summary
+ * fields...], "next_cursor"?, "next"?}. */
 CS_API cs_status cs_list(cs_instance* instance, const char* token, const char* filter_json,
-                  char** page_json, cs_error* err);
-/* One proposal with its draft, pending Bundle, Provenance and history (the view is audited). */
-CS_API cs_status cs_get(cs_instance* instance, const char* token, const char* id, char** proposal_json,
-                 cs_error* err);
-/* Approves the current revision. note may be NULL. */
-CS_API cs_status cs_approve(cs_instance* instance, const char* token, const char* id, const char* note,
-                     char** proposal_json, cs_error* err);
-/* Amends then approves. amendment_json: {"draft": {...}} or {"bundle_patch": [...]}, plus an
- * optional "note". */
+                         char** page_json, cs_error* err);
+/* One proposal with its content: draft, pending Bundle, Provenance, patches, revisions,
+ * approvals, history (Proposal JSON above). The view is audited. */
+CS_API cs_status cs_get(cs_instance* instance, const char* token, const char* id,
+                        char** proposal_json, cs_error* err);
+/* Approves the current revision as the token's principal (a role the policy allows for the
+ * kind; never an AI: CS_FORBIDDEN). A proposal that is no longer pending is CS_CONFLICT. note
+ * may be NULL. *proposal_json: the summary fields after the approval. */
+CS_API cs_status cs_approve(cs_instance* instance, const char* token, const char* id,
+                            const char* note, char** proposal_json, cs_error* err);
+/* Amends the proposal as a new revision (the AI's original is kept) and approves it, under the
+ * same rules as cs_approve. amendment_json: exactly one of {"draft": {...}} (an edited draft)
+ * and {"bundle_patch": [...]} (JSON Patch on the pending Bundle), plus an optional "note";
+ * anything else is CS_INVALID. */
 CS_API cs_status cs_amend(cs_instance* instance, const char* token, const char* id,
-                   const char* amendment_json, char** proposal_json, cs_error* err);
-/* Rejects with a coded reason (the policy's reject_reasons); text may be NULL unless code is
- * "other". */
-CS_API cs_status cs_reject(cs_instance* instance, const char* token, const char* id, const char* code,
-                    const char* text, char** proposal_json, cs_error* err);
-/* Gives the proposal a new owner ("Practitioner/x" or "queue:name"). */
+                          const char* amendment_json, char** proposal_json, cs_error* err);
+/* Rejects with a coded reason (one of the policy's reject_reasons, else CS_INVALID); text may
+ * be NULL unless code is "other". A rejected proposal never reaches the FHIR server. */
+CS_API cs_status cs_reject(cs_instance* instance, const char* token, const char* id,
+                           const char* code, const char* text, char** proposal_json,
+                           cs_error* err);
+/* Gives the proposal a new owner ("Practitioner/x" or "queue:name") as a principal with one of
+ * the policy's reassign_roles (else CS_FORBIDDEN). reason may be NULL. */
 CS_API cs_status cs_reassign(cs_instance* instance, const char* token, const char* id,
-                      const char* owner, const char* reason, char** proposal_json, cs_error* err);
-/* Commits approved proposals now (one pass of the commit engine; the host decides when).
+                             const char* owner, const char* reason, char** proposal_json,
+                             cs_error* err);
+/* Commits approved proposals now (one pass of the commit engine over at most worker.batch of
+ * them; the host decides when, the daemon's background worker is not running here).
  * *report_json: {"claimed": n, "outcomes": [{"proposal_id","status","detail"}]}; statuses are
- * committed | conflict | failed | retry-later. */
+ * committed | conflict | failed | retry-later (the FHIR server is unreachable or busy: the
+ * proposal stays "committing" and a later call retries it). No token: committing is the
+ * approvals' consequence, not a decision. */
 CS_API cs_status cs_commit_pending(cs_instance* instance, char** report_json, cs_error* err);
+/* Expires every pending proposal past its deadline (the policy's expiry_minutes per kind); the
+ * daemon does this on its own, a host calls it when it likes (e.g. with cs_commit_pending).
+ * *expired receives how many were expired. */
+CS_API cs_status cs_expire_due(cs_instance* instance, int* expired, cs_error* err);
 /* Verifies the whole audit chain: *result_json {"ok": bool, "records": n, ...}. A broken chain
  * is CS_OK with "ok": false (the call worked; the chain did not). */
 CS_API cs_status cs_audit_verify(cs_instance* instance, char** result_json, cs_error* err);
