@@ -4,8 +4,8 @@
 //
 // The daemon runs in this process over a fresh SQLite store (group commit on) with the sample
 // configuration. Each client is a thread with its own libcurl handle (keep-alive) that POSTs
-// note drafts to /drafts. Until the real mapping engine lands, drafts are mapped by the test
-// suite's fake mapper (tests/plugin/core_fixture.h) — mapping costs little next to the fsync.
+// note drafts (fixtures/drafts/note-create.json, each with its own key) to /drafts; they are
+// validated and mapped by the real mapping engine with the shipped rules.
 //
 // Usage: submit_bench [--clients 8] [--count 4000] [--threads 4] [--no-nodelay] [--no-fhir]
 //                     [--fhir-count 4000] [--reads 200]
@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "plugin/core/audit_chain.h"
 #include "plugin/core/coordinator.h"
 #include "plugin/core/sqlite_store.h"
@@ -92,42 +93,22 @@ RunResult Run(int clients, int count, const std::string& url,
   return result;
 }
 
-double Pct(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(i, sorted.size() - 1)];
-}
-
 void Print(const char* what, const RunResult& r) {
   const auto& l = r.latencies_ms;
   std::printf("%-26s n=%-6zu errors=%-3d  %8.0f req/s   p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms"
               "  max %7.2f ms\n",
-              what, l.size(), r.errors, static_cast<double>(l.size()) / r.seconds, Pct(l, 50),
-              Pct(l, 90), Pct(l, 99), l.empty() ? 0.0 : l.back());
-}
-
-int ArgInt(int argc, char** argv, const char* name, int fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::atoi(argv[i + 1]);
-  }
-  return fallback;
-}
-
-bool Flag(int argc, char** argv, const char* name) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return true;
-  }
-  return false;
+              what, l.size(), r.errors, static_cast<double>(l.size()) / r.seconds, bench::Percentile(l, 50),
+              bench::Percentile(l, 90), bench::Percentile(l, 99), l.empty() ? 0.0 : l.back());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int clients = ArgInt(argc, argv, "--clients", 8);
-  const int count = ArgInt(argc, argv, "--count", 4000);
-  const int threads = ArgInt(argc, argv, "--threads", 4);
-  const int fhir_count = ArgInt(argc, argv, "--fhir-count", 4000);
-  const bool nodelay = !Flag(argc, argv, "--no-nodelay");
+  const int clients = bench::ArgInt(argc, argv, "--clients", 8);
+  const int count = bench::ArgInt(argc, argv, "--count", 4000);
+  const int threads = bench::ArgInt(argc, argv, "--threads", 4);
+  const int fhir_count = bench::ArgInt(argc, argv, "--fhir-count", 4000);
+  const bool nodelay = !bench::Flag(argc, argv, "--no-nodelay");
   curl_global_init(CURL_GLOBAL_ALL);
 
   std::string tmpl = (std::filesystem::temp_directory_path() / "countersign-bench-XXXXXX").string();
@@ -151,10 +132,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 1;
   }
-  core::testing::FakeMapper mapper;
+  auto mapper = bench::LoadShippedRules();
   core::CoordinatorDeps cdeps;
   cdeps.store = store->get();
-  cdeps.mapper = &mapper;
+  cdeps.mapper = mapper.get();
   cdeps.principals = &*principals;
   cdeps.policy = &*policy;
   cdeps.guardrails = &*guardrails;
@@ -191,7 +172,7 @@ int main(int argc, char** argv) {
 
   auto make_draft = [](const std::string& run) {
     return [run](int c, int i) {
-      return core::testing::NoteDraft(run + "-" + std::to_string(c) + "-" + std::to_string(i),
+      return bench::NoteDraft(run + "-" + std::to_string(c) + "-" + std::to_string(i),
                                       "Bench note " + std::to_string(i),
                                       "Patient/bench-" + std::to_string(c));
     };
@@ -208,7 +189,7 @@ int main(int argc, char** argv) {
                             : 0.0);
   // Reads of a larger answer (a page of the queue, ~60 KB): one client, sequential, where a
   // delayed-ACK stall would show on every request.
-  const int reads = ArgInt(argc, argv, "--reads", 200);
+  const int reads = bench::ArgInt(argc, argv, "--reads", 200);
   if (reads > 0) {
     CURL* curl = curl_easy_init();
     curl_slist* list = curl_slist_append(nullptr, (std::string("Authorization: Bearer ") +
@@ -237,7 +218,7 @@ int main(int argc, char** argv) {
 
   int rc = 0;
 #if COUNTERSIGN_BENCH_HAVE_FHIR_SERVER
-  if (!Flag(argc, argv, "--no-fhir")) {
+  if (!bench::Flag(argc, argv, "--no-fhir")) {
     auto server = countersign::testing::TestFhirServer::Start();
     if (!server.ok()) {
       std::printf("FHIR test server unavailable: %s\n", server.status().ToString().c_str());
@@ -260,7 +241,7 @@ int main(int argc, char** argv) {
 #else
   std::printf("FHIR test server harness (tests/support) not built: no side-by-side figure\n");
 #endif
-  const double p99 = Pct(submit.latencies_ms, 99);
+  const double p99 = bench::Percentile(submit.latencies_ms, 99);
   std::printf("p99 %.2f ms (target <= 10 ms): %s\n", p99, p99 <= 10.0 ? "met" : "NOT met");
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -296,6 +296,13 @@ Result<std::unique_ptr<MappingEngine>> MappingEngine::Load(const std::string& ru
                                                            const ProfileSelection& selection) {
   auto rules = LoadRules(rules_dir);
   if (!rules.ok()) return rules.status();
+  return FromRules(std::move(rules).value(), selection);
+}
+
+Result<std::unique_ptr<MappingEngine>> MappingEngine::FromRules(std::vector<Rule> parsed,
+                                                                const ProfileSelection& selection) {
+  if (parsed.empty()) return Status::Invalid("mapping rules: none given");
+  const std::vector<Rule>* rules = &parsed;
   std::map<std::string, std::vector<size_t>> by_kind;
   for (size_t i = 0; i < rules->size(); ++i) by_kind[(*rules)[i].kind].push_back(i);
   for (const auto& [kind, profile] : selection) {
@@ -324,7 +331,7 @@ Result<std::unique_ptr<MappingEngine>> MappingEngine::Load(const std::string& ru
     }
     selected[kind] = *pick;
   }
-  return std::unique_ptr<MappingEngine>(new RuleEngine(std::move(rules).value(), std::move(selected)));
+  return std::unique_ptr<MappingEngine>(new RuleEngine(std::move(parsed), std::move(selected)));
 }
 
 }  // namespace countersign::mappings

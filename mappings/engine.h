@@ -14,6 +14,7 @@
 #include "fhir/json.h"
 #include "fhir/reference.h"
 #include "fhir/status.h"
+#include "mappings/rules.h"
 
 namespace countersign::mappings {
 
@@ -62,6 +63,9 @@ class MappingEngine {
   // naming the file and the JSON path inside it. selection picks the profile per kind.
   static Result<std::unique_ptr<MappingEngine>> Load(const std::string& rules_dir,
                                                     const ProfileSelection& selection = {});
+  // The same from rules already parsed (ParseRule), e.g. held in memory.
+  static Result<std::unique_ptr<MappingEngine>> FromRules(std::vector<Rule> rules,
+                                                          const ProfileSelection& selection = {});
   virtual ~MappingEngine() = default;
 
   // Validates and maps one draft. An invalid draft: kInvalid whose operation_outcome() lists

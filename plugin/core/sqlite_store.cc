@@ -139,6 +139,7 @@ Result<Proposal> LoadProposal(Db& db, const std::string& id) {
 
 struct SqliteStore::Writer {
   const WriteFn* fn = nullptr;
+  Sync sync = Sync::kFull;
   Status status;
   bool done = false;
   std::condition_variable cv;
@@ -180,13 +181,22 @@ Result<int> SqliteStore::SchemaVersion() {
   });
 }
 
-Status SqliteStore::RunWrite(const WriteFn& fn) {
-  return options_.group_commit ? RunWriteGrouped(fn) : RunWriteAlone(fn);
+Status SqliteStore::RunWrite(const WriteFn& fn, Sync sync) {
+  return options_.group_commit ? RunWriteGrouped(fn, sync) : RunWriteAlone(fn, sync);
 }
 
-Status SqliteStore::RunWriteAlone(const WriteFn& fn) {
+Status SqliteStore::UseSync(Db& db, Sync sync) {
+  bool full = sync == Sync::kFull || !options_.relaxed_engine_bookkeeping;
+  if (full == writer_sync_full_) return Status::Ok();
+  CS_RETURN_IF_ERROR(db.Exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+  writer_sync_full_ = full;
+  return Status::Ok();
+}
+
+Status SqliteStore::RunWriteAlone(const WriteFn& fn, Sync sync) {
   std::lock_guard<std::mutex> lock(write_mu_);
   Db& db = *writer_;
+  CS_RETURN_IF_ERROR(UseSync(db, sync));
   CS_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
   Status s = fn(db);
   if (s.ok()) s = db.Exec("COMMIT");
@@ -201,25 +211,29 @@ Status SqliteStore::RunWriteAlone(const WriteFn& fn) {
 
 // LevelDB's writer queue: the writer at the front commits everyone queued behind it in one
 // transaction; the others wait until their change is durable (or they reach the front).
-Status SqliteStore::RunWriteGrouped(const WriteFn& fn) {
+Status SqliteStore::RunWriteGrouped(const WriteFn& fn, Sync sync) {
   Writer self;
   self.fn = &fn;
+  self.sync = sync;
   std::unique_lock<std::mutex> qlock(queue_mu_);
   queue_.push_back(&self);
   while (!self.done && queue_.front() != &self) self.cv.wait(qlock);
   if (self.done) return self.status;
 
   std::vector<Writer*> batch;
+  Sync batch_sync = Sync::kRederivable;  // one writer that needs the fsync gets it for all
   for (Writer* w : queue_) {
     if (static_cast<int>(batch.size()) >= options_.max_batch) break;
     batch.push_back(w);
+    if (w->sync == Sync::kFull) batch_sync = Sync::kFull;
   }
   qlock.unlock();
 
   {
     std::lock_guard<std::mutex> lock(write_mu_);
     Db& db = *writer_;
-    Status begin = db.Exec("BEGIN IMMEDIATE");
+    Status begin = UseSync(db, batch_sync);
+    if (begin.ok()) begin = db.Exec("BEGIN IMMEDIATE");
     for (Writer* w : batch) {
       if (!begin.ok()) {
         w->status = begin;

@@ -1,7 +1,10 @@
 // SqliteStore: the embedded default Store — one database file in WAL mode.
 //
 // Durability: synchronous=FULL, so every committed transaction is fsync'd before the call
-// returns. With group commit on, concurrent writers queue up and the first in line commits the
+// returns, except the commit engine's re-derivable bookkeeping (Store contract in store.h:
+// ClaimOutbox, DeferOutbox, a committed CompleteOutbox), which commits with synchronous=NORMAL
+// (WAL: safe against a process crash; a power cut may roll it back to the last synced
+// transaction, and the next fsync'd transaction makes it durable too). With group commit on, concurrent writers queue up and the first in line commits the
 // whole queue as one transaction (one fsync), each writer's change inside its own SAVEPOINT so a
 // refused change rolls back alone; every writer is acknowledged only after that commit.
 //
@@ -26,6 +29,8 @@ struct SqliteStoreOptions {
   bool group_commit = false;  // batch concurrent writers: one transaction and fsync per batch
   int max_batch = 128;        // writers per group commit at most
   int cache_mib = 64;         // page cache per connection
+  // false: the commit engine's bookkeeping is fsync'd too (every transaction synchronous=FULL).
+  bool relaxed_engine_bookkeeping = true;
 };
 
 class SqliteStore : public Store {
@@ -76,13 +81,18 @@ class SqliteStore : public Store {
  private:
   using WriteFn = std::function<Status(sqlite::Db&)>;
   struct Writer;
+  // kFull: fsync'd before OK. kRederivable: the commit engine re-derives it after a power cut
+  // (see store.h), so it skips the fsync when options_.relaxed_engine_bookkeeping.
+  enum class Sync { kFull, kRederivable };
 
   SqliteStore(std::unique_ptr<sqlite::Db> writer, std::unique_ptr<sqlite::Db> reader,
               const SqliteStoreOptions& options);
   // Runs fn inside a write transaction (or a savepoint of a group commit); OK only once durable.
-  Status RunWrite(const WriteFn& fn);
-  Status RunWriteAlone(const WriteFn& fn);
-  Status RunWriteGrouped(const WriteFn& fn);
+  Status RunWrite(const WriteFn& fn, Sync sync = Sync::kFull);
+  Status RunWriteAlone(const WriteFn& fn, Sync sync);
+  Status RunWriteGrouped(const WriteFn& fn, Sync sync);
+  // Sets the writer's synchronous pragma for the next transaction (outside one; write_mu_ held).
+  Status UseSync(sqlite::Db& db, Sync sync);
   // Runs fn on the read connection.
   template <typename F>
   auto WithReader(F&& fn) {
@@ -93,6 +103,7 @@ class SqliteStore : public Store {
   SqliteStoreOptions options_;
   std::mutex write_mu_;  // guards writer_
   std::unique_ptr<sqlite::Db> writer_;
+  bool writer_sync_full_ = true;  // the writer's current synchronous pragma; guarded by write_mu_
   std::mutex read_mu_;   // guards reader_
   std::unique_ptr<sqlite::Db> reader_;
   std::mutex queue_mu_;  // guards queue_ (group commit)

@@ -382,7 +382,7 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
       CS_RETURN_IF_ERROR(ApplyUpdateIn(db, u));
     }
     return Status::Ok();
-  });
+  }, Sync::kRederivable);
   if (!s.ok()) return s;
   return out;
 }
@@ -403,7 +403,7 @@ Result<Proposal> SqliteStore::CompleteOutbox(int64_t outbox_id, const std::strin
                               " is not claimed by " + worker);
     }
     return ApplyUpdateIn(db, update);
-  });
+  }, update.new_status == ProposalStatus::kCommitted ? Sync::kRederivable : Sync::kFull);
   if (!s.ok()) return s;
   return GetProposal(update.proposal_id);
 }
@@ -422,7 +422,7 @@ Status SqliteStore::DeferOutbox(int64_t outbox_id, const std::string& worker, in
                               " is not claimed by " + worker);
     }
     return Status::Ok();
-  });
+  }, Sync::kRederivable);
 }
 
 }  // namespace countersign::core

@@ -8,7 +8,13 @@
 //   approval, outbox entry, audit record) is durable before the call returns OK, or none of it
 //   is stored. Nothing is half-written.
 // - An OK return means durable on disk (fsync'd), possibly shared with other callers' changes
-//   (group commit).
+//   (group commit). One exception, the commit engine's own bookkeeping: ClaimOutbox,
+//   DeferOutbox and a CompleteOutbox that marks the proposal committed survive a process crash
+//   but may skip the fsync, so a power cut can roll them back (never past an fsync'd change:
+//   the log is ordered, and every later fsync'd transaction makes them durable too). That is
+//   safe because the engine re-derives them: a rolled-back claim is claimed again and the
+//   commit reconciles with the FHIR server (creates found by identifier), which is what it does
+//   after any crash. People's decisions, submissions and failed/conflict outcomes always sync.
 // - Status changes are compare-and-set against expected_status and checked against the state
 //   machine (state_machine.h); a refused change leaves the store untouched.
 // - The audit trail is append-only and hash-chained (audit_chain.h); records get seq 1, 2, ...

@@ -65,6 +65,9 @@ struct ApiDeps {
   // at most once per counts_ttl_ms.
   std::function<Result<std::map<std::string, int64_t>>()> count_by_status;
   int64_t counts_ttl_ms = 10000;
+  // Called after a decision left a proposal approved (an outbox entry is ready): the daemon
+  // wakes its commit worker. Optional.
+  std::function<void()> outbox_ready;
   // Request log sink: one line per request. Unset: stderr.
   std::function<void(const std::string& line)> log;
   ApiLimits limits;

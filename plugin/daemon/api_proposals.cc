@@ -352,6 +352,9 @@ HttpServerResponse DecideProposal(const ApiDeps& deps, const Call& call, const s
     }
   }
   if (!result.ok()) return ErrorResponse(result.status());
+  // The final approval wrote an outbox entry: tell the commit worker now rather than at its
+  // next poll (a poll interval would add up to worker.poll_ms to every commit).
+  if (result->status == core::ProposalStatus::kApproved && deps.outbox_ready) deps.outbox_ready();
   return ProposalResponse(deps, 200, *result, false);
 }
 

@@ -28,6 +28,7 @@ struct Daemon::Impl {
   std::mutex mu;
   std::condition_variable wake;
   bool stopping = false;
+  bool outbox_ready = false;  // an approval since the worker last waited; guarded by mu
 
   void Log(const std::string& line) {
     if (parts.log) {
@@ -90,7 +91,8 @@ void Daemon::Impl::WorkerLoop() {
     if (!busy) {
       std::unique_lock<std::mutex> lock(mu);
       wake.wait_for(lock, std::chrono::milliseconds(options.worker_poll_ms),
-                    [this] { return stopping; });
+                    [this] { return stopping || outbox_ready; });
+      outbox_ready = false;
     }
   }
 }
@@ -117,6 +119,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonParts parts, const DaemonOpt
   deps.render = impl.parts.render;
   deps.log = impl.parts.log;
   deps.limits = options.limits;
+  deps.outbox_ready = [&impl] {
+    {
+      std::lock_guard<std::mutex> lock(impl.mu);
+      impl.outbox_ready = true;
+    }
+    impl.wake.notify_all();
+  };
   impl.api = std::make_unique<Api>(std::move(deps));
 
   ListenerOptions listen = options.listen;

@@ -239,6 +239,29 @@ BOOST_AUTO_TEST_CASE(approver_cannot_be_spoofed_through_the_body) {
   BOOST_TEST(p->approvals[0].approver == "Practitioner/dr-ada");
 }
 
+// The daemon's commit worker is woken by the approval itself (ApiDeps::outbox_ready), not left
+// to its next poll; refused and non-final decisions do not wake it.
+BOOST_AUTO_TEST_CASE(final_approval_wakes_the_commit_worker) {
+  ApiHarness h;
+  int wakes = 0;
+  ApiDeps deps = h.Deps({});
+  deps.outbox_ready = [&wakes] { ++wakes; };
+  h.api = std::make_unique<Api>(std::move(deps));
+  auto call = [&](const std::string& target, const std::string& token, const std::string& body) {
+    return h.Call("POST", target, token, body);
+  };
+  const std::string a = h.Submit("a");
+  const std::string b = h.Submit("b");
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAiToken, "{}").status == 403);
+  BOOST_TEST(call("/proposals/" + b + "/reject", kAdaToken, R"({"code":"not-needed"})").status ==
+             200);
+  BOOST_TEST(wakes == 0);
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, "{}").status == 200);
+  BOOST_TEST(wakes == 1);
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, "{}").status == 409);
+  BOOST_TEST(wakes == 1);
+}
+
 BOOST_AUTO_TEST_CASE(decisions_and_illegal_transitions) {
   ApiHarness h;
   const std::string a = h.Submit("a");

@@ -30,6 +30,13 @@ const std::vector<StoreBackend>& StoreBackends() {
       {"sqlite", [] { return std::make_unique<SqliteInstance>(SqliteStoreOptions{}); }},
       {"sqlite-group-commit",
        [] { return std::make_unique<SqliteInstance>(SqliteStoreOptions{.group_commit = true}); }},
+      // Every transaction fsync'd, the engine's bookkeeping too (store.h: the relaxed default
+      // skips that fsync; the contract is the same either way).
+      {"sqlite-all-synced",
+       [] {
+         return std::make_unique<SqliteInstance>(
+             SqliteStoreOptions{.relaxed_engine_bookkeeping = false});
+       }},
       // {"postgres", ...}: the PostgreSQL backend registers here when it exists.
   };
   return kBackends;
