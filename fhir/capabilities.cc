@@ -38,6 +38,7 @@ Result<Capabilities> Capabilities::Parse(const json::Value& cs) {
       }
       tc.conditional_create = json::GetBool(res, "conditionalCreate").value_or(false);
       tc.conditional_update = json::GetBool(res, "conditionalUpdate").value_or(false);
+      tc.update_create = json::GetBool(res, "updateCreate").value_or(false);
       tc.versioning = std::string(json::GetString(res, "versioning").value_or(""));
     }
     break;  // the first server entry is the one that counts
@@ -59,6 +60,11 @@ bool Capabilities::Supports(std::string_view type, std::string_view interaction)
 bool Capabilities::ConditionalCreate(std::string_view type) const {
   auto it = types.find(std::string(type));
   return it != types.end() && it->second.conditional_create;
+}
+
+bool Capabilities::UpdateCreate(std::string_view type) const {
+  auto it = types.find(std::string(type));
+  return it != types.end() && it->second.Has("update") && it->second.update_create;
 }
 
 bool Capabilities::VersionedUpdate(std::string_view type) const {

@@ -22,6 +22,7 @@ struct TypeCapabilities {
                                        // "history-instance", "create", "search-type", ...
   bool conditional_create = false;
   bool conditional_update = false;
+  bool update_create = false;  // updateCreate: a PUT to a new, client-chosen id creates it
   // "no-version" | "versioned" | "versioned-update"; empty when not declared.
   std::string versioning;
   bool Has(std::string_view interaction) const { return interactions.count(std::string(interaction)) > 0; }
@@ -45,6 +46,8 @@ class Capabilities {
   bool CanUpdate(std::string_view type) const { return Supports(type, "update"); }
   bool CanPatch(std::string_view type) const { return Supports(type, "patch"); }
   bool ConditionalCreate(std::string_view type) const;
+  // PUT [base]/type/id creates the resource when id is new: "update" declared with updateCreate.
+  bool UpdateCreate(std::string_view type) const;
   // If-Match is honoured for updates of type (versioning = versioned-update).
   bool VersionedUpdate(std::string_view type) const;
 };

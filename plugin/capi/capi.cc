@@ -163,6 +163,34 @@ cs_status Guarded(cs_error* err, F&& body) {
   }
 }
 
+// The mirror pass in cs_commit_pending's report. A failed pass is reported here, not as the
+// call's status: the commits it reports did happen.
+json::Value MirrorJson(const countersign::Result<countersign::commit::MirrorReport>& r,
+                       json::Allocator& a) {
+  json::Value m(rapidjson::kObjectType);
+  if (!r.ok()) {
+    json::SetString(m, "error", r.status().ToString(), a);
+    json::SetString(m, "kind", countersign::ErrorKindName(r.status().kind()), a);
+    return m;
+  }
+  json::Set(m, "records", json::Value(r->records), a);
+  json::Set(m, "mirrored", json::Value(r->mirrored), a);
+  json::Set(m, "refused", json::Value(r->refused), a);
+  json::Set(m, "stalled", json::Value(r->stalled), a);
+  json::Set(m, "caught_up", json::Value(r->caught_up), a);
+  json::Value outcomes(rapidjson::kArrayType);
+  for (const auto& o : r->outcomes) {
+    json::Value item(rapidjson::kObjectType);
+    json::SetString(item, "proposal_id", o.proposal_id, a);
+    json::SetString(item, "status", o.status, a);
+    if (!o.task_status.empty()) json::SetString(item, "task_status", o.task_status, a);
+    json::SetString(item, "detail", o.detail, a);
+    outcomes.PushBack(item, a);
+  }
+  json::Set(m, "outcomes", std::move(outcomes), a);
+  return m;
+}
+
 }  // namespace
 
 extern "C" {
@@ -317,6 +345,10 @@ cs_status cs_commit_pending(cs_instance* instance, char** report_json, cs_error*
       outcomes.PushBack(item, a);
     }
     json::Set(d, "outcomes", std::move(outcomes), a);
+    // Appended member (the report only grows): one Task mirror pass when it is configured.
+    if (countersign::commit::TaskMirror* mirror = instance->service->task_mirror()) {
+      json::Set(d, "mirror", MirrorJson(mirror->RunOnce(), a), a);
+    }
     *report_json = Dup(json::Stringify(d));
     return Report(err, CS_OK, 0, "");
   });

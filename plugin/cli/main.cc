@@ -49,7 +49,8 @@ Commands:
   reject ID --reason CODE [--text TEXT]
   reassign ID --owner OWNER --reason TEXT
   rebase ID                      carry a conflicted proposal onto the server's current version
-  commit                         commit approved proposals now (needs --config)
+  commit                         commit approved proposals now, then a Task mirror pass when
+                                 task_mirror is on (needs --config)
   audit verify                   check the hash chain; exit 8 when broken
   audit export [--out FILE]      the trail as FHIR AuditEvent NDJSON
   ledger                         Provenance kept locally (server refused it)
@@ -358,7 +359,35 @@ class Cli {
       }
     }
     std::cout << committed << " committed, " << other << " not (see above)\n";
-    return other == 0 ? kOk : kConflict;
+    int code = other == 0 ? kOk : kConflict;
+    if (commit::TaskMirror* mirror = s->task_mirror()) {
+      int mirrored = MirrorTasks(*mirror);
+      if (mirrored != kOk) return mirrored;
+    }
+    return code;
+  }
+
+  // Task mirror passes until it has caught up (or a transient failure stopped it: the next
+  // run retries). A mirror the server refuses fails the command with that error.
+  int MirrorTasks(commit::TaskMirror& mirror) {
+    int mirrored = 0, refused = 0;
+    std::string stopped;
+    for (int round = 0; round < 1000; ++round) {
+      auto report = mirror.RunOnce();
+      if (!report.ok()) return Fail(report.status());
+      mirrored += report->mirrored;
+      refused += report->refused;
+      for (const auto& o : report->outcomes) {
+        if (o.status == "refused") {
+          std::cout << "Task for " << o.proposal_id << " refused — " << o.detail << "\n";
+        }
+        if (o.status == "retry-later") stopped = o.detail;
+      }
+      if (report->caught_up || report->stalled) break;
+    }
+    std::cout << "task mirror: " << mirrored << " Task(s) written, " << refused << " refused"
+              << (stopped.empty() ? "" : ", stopped for now: " + stopped) << "\n";
+    return kOk;
   }
 
   int Map() {
@@ -416,6 +445,7 @@ class Cli {
     parts.authenticate = [s](std::string_view token) { return s->Authenticate(token); };
     parts.read_current = [s](const std::string& ref) { return s->ReadCurrent(ref); };
     parts.commit_engine = &s->commit_engine();
+    parts.task_mirror = s->task_mirror();
     daemon::DaemonOptions options;
     options.listen.address = cfg->listen_host;
     options.listen.port = cfg->listen_port;

@@ -196,7 +196,7 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
   CS_RETURN_IF_ERROR(top.CheckObject());
   CS_RETURN_IF_ERROR(top.OnlyKnown({"$comment", "fhir", "store", "principals", "tokens",
                                     "approval_policy", "guardrails", "mappings", "worker",
-                                    "server"}));
+                                    "task_mirror", "server"}));
   const json::Value* f = top.Get("fhir");
   if (!f) return Status::Invalid("fhir: required");
   CS_RETURN_IF_ERROR(ParseFhir(*f, base_dir, &c.fhir));
@@ -289,6 +289,13 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
     CS_RETURN_IF_ERROR(s.Int("lease_ms", &c.worker_lease_ms, 1000, 86400000));
     CS_RETURN_IF_ERROR(s.Int("max_attempts", &c.worker_max_attempts, 1, 1000));
     CS_RETURN_IF_ERROR(s.Int("retry_delay_ms", &c.worker_retry_delay_ms, 0, 86400000));
+  }
+  if (const json::Value* tm = top.Get("task_mirror")) {
+    Section s(*tm, "task_mirror");
+    CS_RETURN_IF_ERROR(s.CheckObject());
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"enabled", "batch"}));
+    CS_RETURN_IF_ERROR(s.Bool("enabled", &c.task_mirror_enabled));
+    CS_RETURN_IF_ERROR(s.Int("batch", &c.task_mirror_batch, 1, 10000));
   }
   if (const json::Value* sv = top.Get("server")) {
     Section s(*sv, "server");

@@ -52,6 +52,10 @@ struct Config {
   int worker_max_attempts = 5;
   int64_t worker_retry_delay_ms = 2000;
 
+  // The FHIR Task mirror of the review queue (plugin/commit/task_mirror.h); off by default.
+  bool task_mirror_enabled = false;
+  int task_mirror_batch = 100;  // audit records per mirror pass
+
   std::string listen_host = "127.0.0.1";
   int listen_port = 8400;
   size_t max_body_bytes = 1 << 20;

@@ -63,6 +63,15 @@ Result<std::unique_ptr<Service>> Service::Open(const Config& config) {
   copts.max_attempts = config.worker_max_attempts;
   copts.retry_delay_ms = config.worker_retry_delay_ms;
   s->commit_engine_ = std::make_unique<commit::CommitEngine>(cdeps, copts);
+
+  if (config.task_mirror_enabled) {
+    commit::TaskMirrorDeps mdeps;
+    mdeps.store = s->store_.get();
+    mdeps.client = s->client_.get();
+    commit::TaskMirrorOptions mopts;
+    mopts.batch = config.task_mirror_batch;
+    s->task_mirror_ = std::make_unique<commit::TaskMirror>(mdeps, mopts);
+  }
   return s;
 }
 

@@ -1,6 +1,7 @@
 // A running Countersign instance built from a Config: the store, principals, approval policy,
-// guardrails, mapping engine, FHIR client, coordinator and commit engine, wired together once so
-// the REST daemon, the CLI and the C ABI expose the same operations under the same rules.
+// guardrails, mapping engine, FHIR client, coordinator, commit engine and (when configured) the
+// FHIR Task mirror, wired together once so the REST daemon, the CLI and the C ABI expose the
+// same operations under the same rules.
 //
 // Threading: every accessor's object is thread-safe (see their headers). The Service owns them
 // all; they live as long as it does.
@@ -12,6 +13,7 @@
 #include "fhir/client.h"
 #include "mappings/engine.h"
 #include "plugin/commit/commit_engine.h"
+#include "plugin/commit/task_mirror.h"
 #include "plugin/config/config.h"
 #include "plugin/core/approval_policy.h"
 #include "plugin/core/coordinator.h"
@@ -36,6 +38,8 @@ class Service {
   fhir::FhirClient& client() { return *client_; }
   core::Coordinator& coordinator() { return *coordinator_; }
   commit::CommitEngine& commit_engine() { return *commit_engine_; }
+  // The Task mirror; nullptr unless task_mirror.enabled.
+  commit::TaskMirror* task_mirror() { return task_mirror_.get(); }
 
   // The principal a bearer token authenticates (compared as SHA-256 hashes, in constant time
   // over the configured tokens); kUnauthorized otherwise. Never logs the token.
@@ -56,6 +60,7 @@ class Service {
   std::unique_ptr<fhir::FhirClient> client_;
   std::unique_ptr<core::Coordinator> coordinator_;
   std::unique_ptr<commit::CommitEngine> commit_engine_;
+  std::unique_ptr<commit::TaskMirror> task_mirror_;
 };
 
 }  // namespace countersign::config

@@ -432,6 +432,21 @@ Result<std::vector<LedgerEntry>> SqliteStore::ReadProvenanceLedger(const std::st
   });
 }
 
+Result<int64_t> SqliteStore::ReadCursor(const std::string& name) {
+  if (name.empty()) return Status::Invalid("a cursor needs a name");
+  return WithReader([&](Db& db) -> Result<int64_t> {
+    auto st = db.Prepare("SELECT value FROM cursors WHERE name = ?1");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, name);
+    Status err;
+    if (!(*st)->Step(&err)) {
+      if (!err.ok()) return err;
+      return int64_t{0};  // never written: from the start
+    }
+    return (*st)->Int(0);
+  });
+}
+
 Result<AuditVerification> VerifyAudit(Store& store) {
   // Head first: records appended while verifying lie past it and are checked next time.
   auto head = store.ReadAuditHead();

@@ -1,12 +1,13 @@
 // SqliteStore: the embedded default Store — one database file in WAL mode.
 //
 // Durability: synchronous=FULL, so every committed transaction is fsync'd before the call
-// returns, except the commit engine's re-derivable bookkeeping (Store contract in store.h:
-// ClaimOutbox, DeferOutbox, a committed CompleteOutbox), which commits with synchronous=NORMAL
+// returns, except re-derivable bookkeeping (Store contract in store.h: ClaimOutbox,
+// DeferOutbox, a committed CompleteOutbox, WriteCursor), which commits with synchronous=NORMAL
 // (WAL: safe against a process crash; a power cut may roll it back to the last synced
-// transaction, and the next fsync'd transaction makes it durable too). With group commit on, concurrent writers queue up and the first in line commits the
-// whole queue as one transaction (one fsync), each writer's change inside its own SAVEPOINT so a
-// refused change rolls back alone; every writer is acknowledged only after that commit.
+// transaction, and the next fsync'd transaction makes it durable too). With group commit on,
+// concurrent writers queue up and the first in line commits the whole queue as one transaction
+// (one fsync), each writer's change inside its own SAVEPOINT so a refused change rolls back
+// alone; every writer is acknowledged only after that commit.
 //
 // Threading: thread-safe. Writes are serialized on one connection; reads use a second
 // connection and see only committed data.
@@ -77,12 +78,15 @@ class SqliteStore : public Store {
                      const std::string& result_json) override;
   Result<std::vector<LedgerEntry>> ReadProvenanceLedger(const std::string& proposal_id,
                                                         int64_t after_seq, int limit) override;
+  Result<int64_t> ReadCursor(const std::string& name) override;
+  Status WriteCursor(const std::string& name, int64_t value) override;
 
  private:
   using WriteFn = std::function<Status(sqlite::Db&)>;
   struct Writer;
-  // kFull: fsync'd before OK. kRederivable: the commit engine re-derives it after a power cut
-  // (see store.h), so it skips the fsync when options_.relaxed_engine_bookkeeping.
+  // kFull: fsync'd before OK. kRederivable: re-derived after a power cut (the commit engine's
+  // bookkeeping, cursors; see store.h), so it skips the fsync when
+  // options_.relaxed_engine_bookkeeping.
   enum class Sync { kFull, kRederivable };
 
   SqliteStore(std::unique_ptr<sqlite::Db> writer, std::unique_ptr<sqlite::Db> reader,

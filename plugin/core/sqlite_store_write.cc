@@ -425,4 +425,19 @@ Status SqliteStore::DeferOutbox(int64_t outbox_id, const std::string& worker, in
   }, Sync::kRederivable);
 }
 
+Status SqliteStore::WriteCursor(const std::string& name, int64_t value) {
+  if (name.empty()) return Status::Invalid("a cursor needs a name");
+  if (value < 0) return Status::Invalid("cursor " + name + " cannot be negative");
+  // Re-derivable: a cursor that rolls back after a power cut only makes its reader redo
+  // idempotent work (store.h).
+  return RunWrite([&](Db& db) -> Status {
+    auto st = db.Prepare(
+        "INSERT INTO cursors (name, value) VALUES (?1, ?2) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, name).Bind(2, value);
+    return (*st)->Run();
+  }, Sync::kRederivable);
+}
+
 }  // namespace countersign::core

@@ -15,6 +15,8 @@
 //   safe because the engine re-derives them: a rolled-back claim is claimed again and the
 //   commit reconciles with the FHIR server (creates found by identifier), which is what it does
 //   after any crash. People's decisions, submissions and failed/conflict outcomes always sync.
+//   WriteCursor may skip the fsync the same way: a cursor marks re-derivable progress of a
+//   reader whose work is idempotent (the Task mirror), which redoes a little after a power cut.
 // - Status changes are compare-and-set against expected_status and checked against the state
 //   machine (state_machine.h); a refused change leaves the store untouched.
 // - The audit trail is append-only and hash-chained (audit_chain.h); records get seq 1, 2, ...
@@ -169,6 +171,13 @@ class Store {
   // is not claimed by worker.
   virtual Status DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,
                              const std::string& result_json) = 0;
+
+  // Named cursors: where a background reader of the audit trail (e.g. the FHIR Task mirror,
+  // plugin/commit/task_mirror.h) has got to. ReadCursor: the last written value, 0 when the
+  // name was never written. WriteCursor: sets it, creating the name (any value >= 0; it may
+  // move back, e.g. to mirror everything again). kInvalid for an empty name or a negative value.
+  virtual Result<int64_t> ReadCursor(const std::string& name) = 0;
+  virtual Status WriteCursor(const std::string& name, int64_t value) = 0;
 
   // The local Provenance ledger, in seq order: up to limit entries with seq > after_seq
   // (proposal_id empty = all proposals).

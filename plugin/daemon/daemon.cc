@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "plugin/commit/commit_engine.h"
+#include "plugin/commit/task_mirror.h"
 #include "plugin/core/clock.h"
 
 namespace countersign::daemon {
@@ -29,6 +30,7 @@ struct Daemon::Impl {
   std::condition_variable wake;
   bool stopping = false;
   bool outbox_ready = false;  // an approval since the worker last waited; guarded by mu
+  std::string last_mirror_error;  // worker thread only
 
   void Log(const std::string& line) {
     if (parts.log) {
@@ -39,6 +41,7 @@ struct Daemon::Impl {
     }
   }
   void WorkerLoop();
+  bool RunMirror();
   void ObserveOutcome(const commit::CommitOutcome& outcome, int64_t now);
 };
 
@@ -57,6 +60,25 @@ void Daemon::Impl::ObserveOutcome(const commit::CommitOutcome& outcome, int64_t 
       break;
     }
   }
+}
+
+// One Task mirror pass; true when it left records to read (the worker should not wait).
+bool Daemon::Impl::RunMirror() {
+  auto report = parts.task_mirror->RunOnce();
+  if (!report.ok()) {
+    metrics.CountWorkerError();
+    // A server that cannot hold the Tasks fails every pass the same way: say it once.
+    std::string line = "task mirror: " + report.status().ToString();
+    if (line != last_mirror_error) Log(line);
+    last_mirror_error = line;
+    return false;
+  }
+  last_mirror_error.clear();
+  for (const auto& o : report->outcomes) {
+    if (o.status == "mirrored") continue;
+    Log("task mirror " + o.proposal_id + " " + o.status + ": " + o.detail);
+  }
+  return !report->caught_up && !report->stalled;
 }
 
 void Daemon::Impl::WorkerLoop() {
@@ -82,6 +104,8 @@ void Daemon::Impl::WorkerLoop() {
         }
       }
     }
+    // After the commits, so a committed proposal's Task lists what was just written.
+    if (parts.task_mirror && RunMirror()) busy = true;
     if (options.expire_every_ms > 0 && core::SystemClock().NowMillis() >= next_expiry) {
       auto n = parts.coordinator->ExpireDue();
       if (!n.ok()) Log("expiry: " + n.status().ToString());

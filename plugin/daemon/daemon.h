@@ -1,6 +1,7 @@
 // The REST daemon (`countersign serve`): the HTTP listener over the Api, a commit worker thread
-// that drains the outbox (CommitEngine::RunOnce every poll interval when there was nothing to do),
-// and periodic expiry of overdue proposals. Stops cleanly on SIGINT/SIGTERM or a stop flag.
+// that drains the outbox (CommitEngine::RunOnce every poll interval when there was nothing to do)
+// and then, when one is given, runs a FHIR Task mirror pass, and periodic expiry of overdue
+// proposals. Stops cleanly on SIGINT/SIGTERM or a stop flag.
 //
 // Two ways in: Daemon for callers that build the parts themselves (tests, benchmarks, the C ABI),
 // and RunDaemon, which blocks until stopped.
@@ -20,6 +21,7 @@
 
 namespace countersign::commit {
 class CommitEngine;
+class TaskMirror;
 }
 
 namespace countersign::daemon {
@@ -31,6 +33,8 @@ struct DaemonParts {
   Authenticator authenticate;                   // required
   core::CurrentReader read_current;             // optional (review diff, rebase)
   commit::CommitEngine* commit_engine = nullptr;  // optional: no commit worker when null
+  commit::TaskMirror* task_mirror = nullptr;      // optional: run after each commit pass
+                                                // (also with worker_enabled false)
   ProposalRenderer render;                      // optional
   std::function<void(const std::string& line)> log;  // request and worker log; stderr when unset
 };

@@ -443,14 +443,18 @@ static void commit(cs_instance* inst, const char* fhir_url) {
   char* out = NULL;
   EXPECT(cs.commit_pending(inst, &out, &err), CS_OK);
   if (fhir_url == NULL) {
-    /* No FHIR server is listening: kept for a later retry, nothing lost. */
+    /* No FHIR server is listening: kept for a later retry, nothing lost. The Task mirror's
+     * pass could not run either, and says so in its own member. */
     CHECK(out != NULL && strstr(out, "\"claimed\":2") && strstr(out, "retry-later"));
+    CHECK(out != NULL && strstr(out, "\"mirror\":{\"error\":"));
     cs.free(out);
     EXPECT(cs.get(inst, "demo-dr-ada-token", note_id, &out, &err), CS_OK);
     CHECK(has(out, "\"status\":\"committing\""));
     return;
   }
   CHECK(out != NULL && strstr(out, "\"claimed\":2") && !strstr(out, "retry-later"));
+  /* One Task mirror pass followed the commits (task_mirror is on in this config). */
+  CHECK(out != NULL && strstr(out, "\"mirror\":{\"records\":") && strstr(out, "\"refused\":0"));
   cs.free(out);
   EXPECT(cs.get(inst, "demo-dr-ada-token", note_id, &out, &err), CS_OK);
   CHECK(has(out, "\"status\":\"committed\""));
@@ -473,6 +477,12 @@ static void commit(cs_instance* inst, const char* fhir_url) {
   snprintf(url, sizeof url, "%s/Provenance", fhir_url);
   body = http_get(url);
   CHECK(body != NULL && strstr(body, "\"resourceType\":\"Provenance\""));
+  free(body);
+  /* The note's Task: completed, listing the committed note. */
+  snprintf(url, sizeof url, "%s/Task/cs-%s", fhir_url, note_id);
+  body = http_get(url);
+  CHECK(body != NULL && strstr(body, "\"status\":\"completed\"") &&
+        strstr(body, "\"reference\":\"DocumentReference/"));
   free(body);
   snprintf(url, sizeof url, "%s/Communication", fhir_url);
   body = http_get(url);
@@ -497,8 +507,10 @@ int main(void) {
   /* Port 1 refuses connections: the "no FHIR server" configuration. */
   const char* fhir_url = getenv("COUNTERSIGN_TEST_FHIR_URL");
   char config_path[512];
-  write_config(dir, fhir_url ? fhir_url : "http://127.0.0.1:1/fhir/R4", "", config_path,
-               sizeof config_path);
+  /* With the FHIR Task mirror on (cs_commit_pending then reports a "mirror" pass). */
+  write_config(dir, fhir_url ? fhir_url : "http://127.0.0.1:1/fhir/R4",
+               "s#\"server\": {#\"task_mirror\": {\"enabled\": true}, \"server\": {#",
+               config_path, sizeof config_path);
   cs_instance* inst = NULL;
   EXPECT(cs.open(config_path, &inst, &err), CS_OK);
   if (inst == NULL) return 1;

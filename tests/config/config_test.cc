@@ -40,6 +40,8 @@ BOOST_AUTO_TEST_CASE(sample_config_loads_with_documented_defaults) {
   BOOST_REQUIRE_MESSAGE(m.ok(), m.status().ToString());
   BOOST_TEST(m->fhir.tls.verify);  // TLS verification is on unless turned off
   BOOST_TEST(m->worker_enabled);
+  BOOST_TEST(!m->task_mirror_enabled);  // the Task mirror is opt-in
+  BOOST_TEST(m->task_mirror_batch == 100);
   BOOST_TEST(m->max_body_bytes == 1u << 20);
 }
 
@@ -62,6 +64,26 @@ BOOST_AUTO_TEST_CASE(bad_keys_are_named_by_path) {
   auto pg = Config::Parse(Minimal(R"(, "store": {"backend": "postgres"})"), kFixtures);
   BOOST_TEST(pg.status().IsUnsupported());
   BOOST_TEST(ErrorOf("{not json").find("not JSON") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(task_mirror_is_off_by_default_and_checked_like_the_rest) {
+  auto on = Config::Parse(Minimal(R"(, "task_mirror": {"enabled": true, "batch": 250})"), kFixtures);
+  BOOST_REQUIRE_MESSAGE(on.ok(), on.status().ToString());
+  BOOST_TEST(on->task_mirror_enabled);
+  BOOST_TEST(on->task_mirror_batch == 250);
+  auto empty = Config::Parse(Minimal(R"(, "task_mirror": {})"), kFixtures);
+  BOOST_REQUIRE(empty.ok());
+  BOOST_TEST(!empty->task_mirror_enabled);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "task_mirror": {"enabled": true, "owner": "x"})"))
+                 .find("task_mirror.owner: unknown key") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "task_mirror": {"enabled": "yes"})"))
+                 .find("task_mirror.enabled: expected a boolean") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "task_mirror": {"batch": 0})"))
+                 .find("task_mirror.batch: must be between 1 and 10000") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "task_mirror": {"batch": 10001})"))
+                 .find("task_mirror.batch: must be between") != std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "task_mirror": true)"))
+                 .find("task_mirror: expected an object") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(secrets_come_from_the_environment) {

@@ -44,6 +44,8 @@ BOOST_AUTO_TEST_CASE(epic_sandbox_has_no_transactions_and_read_only_types) {
   BOOST_TEST(!caps->ConditionalCreate("DocumentReference"));
   BOOST_TEST(!caps->VersionedUpdate("DocumentReference"));
   BOOST_TEST(!caps->Supports("NoSuchType", "read"));
+  BOOST_TEST(caps->CanUpdate("Task"));
+  BOOST_TEST(!caps->UpdateCreate("Task"));  // updateCreate: false (no client-assigned ids)
 }
 
 BOOST_AUTO_TEST_CASE(declared_interactions_conditional_create_and_versioning) {
@@ -53,7 +55,8 @@ BOOST_AUTO_TEST_CASE(declared_interactions_conditional_create_and_versioning) {
             {"mode":"server","interaction":[{"code":"transaction"},{"code":"history-system"}],
              "resource":[{"type":"Appointment","interaction":[{"code":"read"},{"code":"update"},
                {"code":"patch"}],"versioning":"versioned-update","conditionalCreate":true,
-               "conditionalUpdate":true}]}]})");
+               "conditionalUpdate":true,"updateCreate":true},
+              {"type":"Task","interaction":[{"code":"read"}],"updateCreate":true}]}]})");
   BOOST_REQUIRE(caps.ok());
   BOOST_TEST(caps->transaction);
   BOOST_TEST(!caps->batch);  // declared for mode=client only
@@ -63,6 +66,8 @@ BOOST_AUTO_TEST_CASE(declared_interactions_conditional_create_and_versioning) {
   BOOST_TEST(caps->types.at("Appointment").conditional_update);
   BOOST_TEST(caps->VersionedUpdate("Appointment"));
   BOOST_TEST(!caps->CanCreate("Appointment"));
+  BOOST_TEST(caps->UpdateCreate("Appointment"));
+  BOOST_TEST(!caps->UpdateCreate("Task"));  // updateCreate without the update interaction
 }
 
 BOOST_AUTO_TEST_CASE(not_a_capability_statement_is_invalid) {

@@ -515,6 +515,34 @@ BOOST_DATA_TEST_CASE(everything_acknowledged_survives_reopen, bdata::make(StoreB
   BOOST_TEST(VerifyAudit(*store)->records == 3);
 }
 
+// Cursors (the Task mirror's position in the audit trail): 0 until written, set as given (also
+// backwards), independent per name, outside the audit chain, and kept across a reopen.
+BOOST_DATA_TEST_CASE(cursors_start_at_zero_and_keep_what_was_written,
+                     bdata::make(StoreBackendNames()), backend) {
+  auto db = MakeStoreInstance(backend);
+  {
+    auto store = db->Open();
+    Create(*store, MakeNew("p-1", 1000));
+    BOOST_TEST(*store->ReadCursor("task-mirror") == 0);
+    BOOST_TEST(store->WriteCursor("task-mirror", 7).ok());
+    BOOST_TEST(store->WriteCursor("other-reader", 3).ok());
+    BOOST_TEST(*store->ReadCursor("task-mirror") == 7);
+    BOOST_TEST(store->WriteCursor("task-mirror", 12).ok());
+    BOOST_TEST(*store->ReadCursor("task-mirror") == 12);
+    BOOST_TEST(store->WriteCursor("task-mirror", 5).ok());  // back: mirror again from there
+    BOOST_TEST(*store->ReadCursor("task-mirror") == 5);
+    BOOST_TEST(store->WriteCursor("", 1).IsInvalid());
+    BOOST_TEST(store->WriteCursor("bad", -1).IsInvalid());
+    BOOST_TEST(store->ReadCursor("").status().IsInvalid());
+    BOOST_TEST(*store->ReadCursor("bad") == 0);  // the refused write left nothing
+    BOOST_TEST(AuditCount(*store) == 1);         // cursors are not audited state
+  }
+  auto store = db->Open();
+  BOOST_TEST(*store->ReadCursor("task-mirror") == 5);
+  BOOST_TEST(*store->ReadCursor("other-reader") == 3);
+  BOOST_TEST(VerifyAudit(*store)->ok);
+}
+
 BOOST_DATA_TEST_CASE(concurrent_writers_all_land, bdata::make(StoreBackendNames()), backend) {
   auto db = MakeStoreInstance(backend);
   auto store = db->Open();

@@ -150,7 +150,13 @@ CS_API cs_status cs_reassign(cs_instance* instance, const char* token, const cha
  * *report_json: {"claimed": n, "outcomes": [{"proposal_id","status","detail"}]}; statuses are
  * committed | conflict | failed | retry-later (the FHIR server is unreachable or busy: the
  * proposal stays "committing" and a later call retries it). No token: committing is the
- * approvals' consequence, not a decision. */
+ * approvals' consequence, not a decision.
+ * With task_mirror enabled in the config, one FHIR Task mirror pass follows (at most
+ * task_mirror.batch audit records) and the report gains "mirror": {"records", "mirrored",
+ * "refused", "stalled", "caught_up", "outcomes": [{"proposal_id", "status", "task_status",
+ * "detail"}]} (status mirrored | refused | retry-later | skipped; caught_up false: call again),
+ * or {"error", "kind"} when the pass could not run (e.g. "unsupported": the server cannot hold
+ * the Tasks); the call itself still answers CS_OK for the commits. */
 CS_API cs_status cs_commit_pending(cs_instance* instance, char** report_json, cs_error* err);
 /* Expires every pending proposal past its deadline (the policy's expiry_minutes per kind); the
  * daemon does this on its own, a host calls it when it likes (e.g. with cs_commit_pending).
