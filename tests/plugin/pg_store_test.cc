@@ -347,6 +347,61 @@ BOOST_AUTO_TEST_CASE(connections_the_server_dropped_are_replaced) {
   ExpectChainIntact(*store, 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_transaction_chosen_as_deadlock_victim_runs_again) {
+  PgDb db;
+  auto raw = db.Raw();
+  // Deadlocks are found after deadlock_timeout (1 s by default); shorter for new sessions here.
+  // (The database name is the harness's own; ALTER DATABASE takes no parameters.)
+  BOOST_REQUIRE(raw->Exec(("ALTER DATABASE " + db.name() + " SET deadlock_timeout = '200ms'")
+                              .c_str())
+                    .ok());
+  auto watcher = db.Raw();
+  // Another session takes the audit head first; the store's update then locks the proposal and
+  // waits for the head; that session in turn asks for the proposal: a cycle. The store's session
+  // waited first, so its deadlock check fires first and aborts its own transaction (40P01).
+  auto deadlocked_update = [&](PgStore& store, const std::string& id) -> Result<Proposal> {
+    Create(store, MakeNew(id, 1000));
+    BOOST_REQUIRE(raw->Exec("BEGIN").ok());
+    BOOST_REQUIRE(raw->Query("SELECT count FROM audit_head WHERE id = 1 FOR UPDATE").ok());
+    Result<Proposal> update = Status::Internal("not run");
+    std::thread writer([&] { update = store.UpdateProposal(Approve(id, true)); });
+    bool waiting = false;
+    for (int i = 0; i < 250 && !waiting; ++i) {
+      auto w = watcher->Query(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+          "wait_event_type = 'Lock'");
+      waiting = w.ok() && w->Int(0, 0) >= 1;
+      if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    BOOST_CHECK_MESSAGE(waiting, "the store's update never waited for the audit head");
+    // Returns once the store's transaction was aborted and released the proposal.
+    auto locked = raw->Query("SELECT id FROM proposals WHERE id = $1 FOR UPDATE",
+                             pg::Params().Add(id));
+    BOOST_CHECK_MESSAGE(locked.ok(), locked.status().ToString());
+    BOOST_CHECK(raw->Exec("ROLLBACK").ok());
+    writer.join();
+    return update;
+  };
+
+  PgStoreOptions once;
+  once.conninfo = db.conninfo();
+  once.max_tx_attempts = 1;
+  auto no_retry = PgStore::Open(once);
+  BOOST_REQUIRE(no_retry.ok());
+  auto refused = deadlocked_update(**no_retry, "p-once");
+  BOOST_TEST(refused.status().IsConflict());  // the deadlock itself, when not run again
+  BOOST_TEST(refused.status().message().find("40P01") != std::string::npos);
+  BOOST_TEST((*no_retry)->GetProposal("p-once")->status == S::kPending);
+
+  auto store = db.Open();  // the default: run again
+  auto update = deadlocked_update(*store, "p-1");
+  BOOST_REQUIRE_MESSAGE(update.ok(), update.status().ToString());
+  BOOST_TEST(update->status == S::kApproved);
+  BOOST_TEST(update->history.size() == 2u);  // applied once
+  BOOST_TEST(store->ListOutbox("p-1")->size() == 1u);
+  ExpectChainIntact(*store, 3);  // two submits, one approval
+}
+
 BOOST_AUTO_TEST_CASE(conninfo_is_checked_without_repeating_it) {
   BOOST_TEST(pg::CheckConnInfo("host=db.example dbname=cs user=cs").ok());
   BOOST_TEST(pg::CheckConnInfo("postgresql://cs@db.example/cs").ok());
