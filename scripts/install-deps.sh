@@ -6,7 +6,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(build-essential cmake ninja-build ccache pkg-config
           libcpprest-dev rapidjson-dev libcurl4-openssl-dev libboost-test-dev
-          libsqlite3-dev libssl-dev openssl nodejs npm clang libclang-rt-14-dev)
+          libsqlite3-dev libssl-dev openssl nodejs npm clang libclang-rt-14-dev
+          libpq-dev postgresql)  # postgresql: the server the PostgreSQL store's tests start
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -457,7 +457,10 @@ class Cli {
     options.worker_poll_ms = cfg->worker_poll_ms;
     auto daemon = daemon::Daemon::Start(std::move(parts), options);
     if (!daemon.ok()) return Fail(daemon.status());
-    std::cout << "countersign: serving on " << (*daemon)->url() << " (store " << cfg->store_path
+    // The postgres conninfo is not printed: it names hosts and users, and logs travel.
+    const std::string store =
+        cfg->store_backend == "postgres" ? std::string("postgres") : cfg->store_path;
+    std::cout << "countersign: serving on " << (*daemon)->url() << " (store " << store
               << ", FHIR server " << cfg->fhir.base_url << ")" << std::endl;
     static volatile std::sig_atomic_t stop = 0;
     std::signal(SIGINT, [](int) { stop = 1; });

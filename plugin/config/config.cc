@@ -6,6 +6,7 @@
 #include <set>
 
 #include "plugin/core/audit_chain.h"
+#include "plugin/core/pg_conn.h"
 #include "plugin/core/principals.h"
 
 namespace countersign::config {
@@ -164,6 +165,29 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
   return Status::Ok();
 }
 
+// store.postgres: where the database is (conninfo) and where its password comes from (an
+// environment variable, never the file: a conninfo holding a password is refused).
+Status ParsePostgres(const json::Value* v, Config* c) {
+  if (v == nullptr) return Status::Invalid("store.postgres: required with backend \"postgres\"");
+  Section pg(*v, "store.postgres");
+  CS_RETURN_IF_ERROR(pg.CheckObject());
+  CS_RETURN_IF_ERROR(pg.OnlyKnown({"conninfo", "password_env", "max_connections"}));
+  CS_RETURN_IF_ERROR(pg.String("conninfo", &c->store_pg_conninfo));
+  if (c->store_pg_conninfo.empty()) return Status::Invalid("store.postgres.conninfo: required");
+  Status conninfo = core::pg::CheckConnInfo(c->store_pg_conninfo);
+  if (!conninfo.ok()) return Status::Invalid("store.postgres.conninfo: " + conninfo.message());
+  std::string env;
+  CS_RETURN_IF_ERROR(pg.String("password_env", &env));
+  if (!env.empty()) {
+    c->store_pg_password = Env(env);
+    if (c->store_pg_password.empty()) {
+      return Status::Invalid("store.postgres.password_env: environment variable " + env +
+                             " is not set");
+    }
+  }
+  return pg.Int("max_connections", &c->store_pg_max_connections, 1, 100);
+}
+
 bool IsHex64(const std::string& s) {
   if (s.size() != 64) return false;
   for (char c : s) {
@@ -204,15 +228,20 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
   if (const json::Value* st = top.Get("store")) {
     Section s(*st, "store");
     CS_RETURN_IF_ERROR(s.CheckObject());
-    CS_RETURN_IF_ERROR(s.OnlyKnown({"backend", "path", "group_commit"}));
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"backend", "path", "group_commit", "postgres"}));
     CS_RETURN_IF_ERROR(s.String("backend", &c.store_backend));
     CS_RETURN_IF_ERROR(s.String("path", &c.store_path));
     CS_RETURN_IF_ERROR(s.Bool("group_commit", &c.group_commit));
     if (c.store_backend == "postgres") {
-      return Status::Unsupported("store.backend: \"postgres\" is not built yet; use \"sqlite\"");
+      CS_RETURN_IF_ERROR(ParsePostgres(s.Get("postgres"), &c));
+    } else if (c.store_backend == "sqlite") {
+      if (s.Get("postgres")) {
+        return Status::Invalid("store.postgres: only with store.backend \"postgres\"");
+      }
+      if (c.store_path.empty()) return Status::Invalid("store.path: must not be empty");
+    } else {
+      return Status::Invalid("store.backend: must be \"sqlite\" or \"postgres\"");
     }
-    if (c.store_backend != "sqlite") return Status::Invalid("store.backend: must be \"sqlite\"");
-    if (c.store_path.empty()) return Status::Invalid("store.path: must not be empty");
   }
   c.store_path = Resolve(base_dir, c.store_path);
 

@@ -4,8 +4,8 @@
 // problem ("fhir.tls.verify: expected a boolean") — `countersign check-config` prints them.
 //
 // Secrets: the FHIR server's bearer token / basic password should come from environment
-// variables (bearer_token_env, basic_password_env); API tokens are stored as SHA-256 hashes.
-// Neither is ever logged.
+// variables (bearer_token_env, basic_password_env), the PostgreSQL password must (a conninfo
+// holding one is refused); API tokens are stored as SHA-256 hashes. None is ever logged.
 //
 // Threading: an immutable value after Load.
 #pragma once
@@ -31,9 +31,12 @@ struct Config {
 
   fhir::ClientOptions fhir;  // base_url, auth, tls, timeouts, retry
 
-  std::string store_backend = "sqlite";
-  std::string store_path = "countersign.db";
-  bool group_commit = true;
+  std::string store_backend = "sqlite";  // "sqlite" | "postgres"
+  std::string store_path = "countersign.db";  // sqlite
+  bool group_commit = true;                   // sqlite
+  std::string store_pg_conninfo;  // postgres: libpq conninfo, without a password
+  std::string store_pg_password;  // postgres: from store.postgres.password_env; never logged
+  int store_pg_max_connections = 8;
 
   // Each of these is the JSON text of the section (inline in the config, or read from the
   // file the config names), in the format its parser takes.

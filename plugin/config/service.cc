@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 
 #include "fhir/reference.h"
+#include "plugin/core/pg_store.h"
+#include "plugin/core/sqlite_store.h"
 
 namespace countersign::config {
 
@@ -29,14 +31,7 @@ Result<std::unique_ptr<Service>> Service::Open(const Config& config) {
   auto client = fhir::FhirClient::Create(config.fhir);
   if (!client.ok()) return Status::Invalid("fhir: " + client.status().message());
   s->client_ = std::move(client).value();
-  core::SqliteStoreOptions store_options;
-  store_options.group_commit = config.group_commit;
-  auto store = core::SqliteStore::Open(config.store_path, store_options);
-  if (!store.ok()) {
-    return Status::Error(store.status().kind(),
-                         "store " + config.store_path + ": " + store.status().message());
-  }
-  s->store_ = std::move(store).value();
+  CS_RETURN_IF_ERROR(s->OpenStore());
 
   Service* self = s.get();
   core::CoordinatorDeps deps;
@@ -73,6 +68,31 @@ Result<std::unique_ptr<Service>> Service::Open(const Config& config) {
     s->task_mirror_ = std::make_unique<commit::TaskMirror>(mdeps, mopts);
   }
   return s;
+}
+
+Status Service::OpenStore() {
+  if (config_.store_backend == "postgres") {
+    core::PgStoreOptions options;
+    options.conninfo = config_.store_pg_conninfo;
+    options.password = config_.store_pg_password;
+    options.max_connections = config_.store_pg_max_connections;
+    auto store = core::PgStore::Open(options);
+    // Neither the conninfo nor the password is repeated: libpq's message names the host.
+    if (!store.ok()) {
+      return Status::Error(store.status().kind(), "store (postgres): " + store.status().message());
+    }
+    store_ = std::move(store).value();
+    return Status::Ok();
+  }
+  core::SqliteStoreOptions options;
+  options.group_commit = config_.group_commit;
+  auto store = core::SqliteStore::Open(config_.store_path, options);
+  if (!store.ok()) {
+    return Status::Error(store.status().kind(),
+                         "store " + config_.store_path + ": " + store.status().message());
+  }
+  store_ = std::move(store).value();
+  return Status::Ok();
 }
 
 Result<core::Principal> Service::Authenticate(std::string_view token) const {

@@ -19,7 +19,7 @@
 #include "plugin/core/coordinator.h"
 #include "plugin/core/guardrails.h"
 #include "plugin/core/principals.h"
-#include "plugin/core/sqlite_store.h"
+#include "plugin/core/store.h"
 
 namespace countersign::config {
 
@@ -30,7 +30,7 @@ class Service {
   ~Service();
 
   const Config& config() const { return config_; }
-  core::SqliteStore& store() { return *store_; }
+  core::Store& store() { return *store_; }  // SqliteStore or PgStore, per store.backend
   const core::PrincipalDirectory& principals() const { return principals_; }
   const core::ApprovalPolicy& policy() const { return policy_; }
   const core::Guardrails& guardrails() const { return guardrails_; }
@@ -51,8 +51,10 @@ class Service {
 
  private:
   explicit Service(Config config);
+  // The store config_.store_backend names.
+  Status OpenStore();
   Config config_;
-  std::unique_ptr<core::SqliteStore> store_;
+  std::unique_ptr<core::Store> store_;
   core::PrincipalDirectory principals_;
   core::ApprovalPolicy policy_;
   core::Guardrails guardrails_;

@@ -1,8 +1,12 @@
-# cmake -DOUT=<file.cc> -DFILES=<a.sql;b.sql> -P embed_migrations.cmake
-# Writes a .cc defining countersign::core::EmbeddedMigrations(): {number, name, sql} per file.
-set(body "// Generated from plugin/core/migrations/*.sql by embed_migrations.cmake. Do not edit.\n")
+# cmake -DOUT=<file.cc> -DFILES=<a.sql;b.sql> [-DFUNCTION=<name>] -P embed_migrations.cmake
+# Writes a .cc defining countersign::core::<FUNCTION>() (default EmbeddedMigrations, the SQLite
+# store's; the PostgreSQL store's is EmbeddedPgMigrations): {number, name, sql} per file.
+if(NOT FUNCTION)
+  set(FUNCTION EmbeddedMigrations)
+endif()
+set(body "// Generated from numbered .sql migrations by embed_migrations.cmake. Do not edit.\n")
 string(APPEND body "#include \"plugin/core/migrations.h\"\n\nnamespace countersign::core {\n\n")
-string(APPEND body "const std::vector<Migration>& EmbeddedMigrations() {\n")
+string(APPEND body "const std::vector<Migration>& ${FUNCTION}() {\n")
 string(APPEND body "  static const std::vector<Migration> kMigrations = {\n")
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)

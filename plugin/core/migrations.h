@@ -1,6 +1,6 @@
-// Schema migrations, embedded at build time from plugin/core/migrations/NNN_name.sql (the .sql
-// files are the source of truth). A store applies, in number order, every migration above the
-// version recorded in the database, each in its own transaction.
+// Schema migrations, embedded at build time from plugin/core/migrations/NNN_name.sql (SQLite) and
+// plugin/core/migrations_pg/NNN_name.sql (PostgreSQL); the .sql files are the source of truth. A
+// store applies, in number order, every migration above the version recorded in the database.
 #pragma once
 
 #include <string>
@@ -14,7 +14,9 @@ struct Migration {
   const char* sql;   // the file's contents
 };
 
-// Every embedded migration, sorted by number.
+// Every embedded SQLite migration, sorted by number.
 const std::vector<Migration>& EmbeddedMigrations();
+// Every embedded PostgreSQL migration, sorted by number.
+const std::vector<Migration>& EmbeddedPgMigrations();
 
 }  // namespace countersign::core

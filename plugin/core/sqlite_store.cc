@@ -2,9 +2,8 @@
 // The write operations themselves live in sqlite_store_write.cc.
 #include "plugin/core/sqlite_store.h"
 
-#include <charconv>
-
 #include "plugin/core/migrations.h"
+#include "plugin/core/page_cursor.h"
 #include "plugin/core/sqlite_store_internal.h"
 
 namespace countersign::core {
@@ -280,29 +279,12 @@ Result<Proposal> SqliteStore::GetProposal(const std::string& id) {
   });
 }
 
-namespace {
-
-std::string EncodeCursor(int64_t created_at, const std::string& id) {
-  return std::to_string(created_at) + ":" + id;
-}
-
-bool DecodeCursor(const std::string& cursor, int64_t& created_at, std::string& id) {
-  size_t colon = cursor.find(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  auto [ptr, ec] = std::from_chars(cursor.data(), cursor.data() + colon, created_at);
-  if (ec != std::errc() || ptr != cursor.data() + colon) return false;
-  id = cursor.substr(colon + 1);
-  return !id.empty();
-}
-
-}  // namespace
-
 Result<ProposalPage> SqliteStore::ListProposals(const ProposalFilter& filter,
                                                 const PageRequest& page) {
   if (page.limit < 1 || page.limit > 1000) return Status::Invalid("page limit must be 1..1000");
   int64_t after_created = 0;
   std::string after_id;
-  if (!page.after.empty() && !DecodeCursor(page.after, after_created, after_id)) {
+  if (!page.after.empty() && !DecodePageCursor(page.after, after_created, after_id)) {
     return Status::Invalid("malformed page cursor");
   }
   // The SQL is assembled from constant fragments only; every value is bound.
@@ -340,7 +322,7 @@ Result<ProposalPage> SqliteStore::ListProposals(const ProposalFilter& filter,
     CS_RETURN_IF_ERROR(err);
     if (out.items.size() > static_cast<size_t>(page.limit)) {
       out.items.pop_back();
-      out.next_cursor = EncodeCursor(out.items.back().created_at, out.items.back().id);
+      out.next_cursor = EncodePageCursor(out.items.back().created_at, out.items.back().id);
     }
     return out;
   });

@@ -1,7 +1,8 @@
 // The Store: where proposals, their history, the commit outbox and the audit trail live.
 //
-// SqliteStore (sqlite_store.h) is the embedded default; a PostgreSQL backend will implement the
-// same interface and pass the same conformance suite (tests/plugin/store_conformance_test.cc).
+// SqliteStore (sqlite_store.h) is the embedded default; PgStore (pg_store.h) runs on PostgreSQL,
+// for several instances sharing one database. Both pass the same conformance suite
+// (tests/plugin/store_conformance_test.cc).
 //
 // Contracts every backend keeps:
 // - Every mutating call is one transaction: all of it (proposal rows, history event, revision,

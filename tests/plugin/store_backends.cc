@@ -2,10 +2,14 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "plugin/core/pg_store.h"
 #include "plugin/core/sqlite_store.h"
 #include "tests/plugin/core_fixture.h"
+#include "tests/support/test_postgres.h"
 
 namespace countersign::core::testing {
+
+using countersign::testing::TestPostgres;
 
 namespace {
 
@@ -23,6 +27,35 @@ class SqliteInstance : public StoreInstance {
   SqliteStoreOptions options_;
 };
 
+// A fresh database on the test process's throwaway PostgreSQL server; every Open() is another
+// PgStore (another instance, as far as the database can tell) on it.
+class PostgresInstance : public StoreInstance {
+ public:
+  PostgresInstance() {
+    auto server = TestPostgres::Shared();
+    BOOST_REQUIRE_MESSAGE(server.ok(), server.status().ToString());
+    server_ = *server;
+    auto db = server_->CreateDatabase();
+    BOOST_REQUIRE_MESSAGE(db.ok(), db.status().ToString());
+    db_ = *db;
+  }
+  ~PostgresInstance() override {
+    Status s = server_->DropDatabase(db_);
+    if (!s.ok()) BOOST_TEST_MESSAGE("drop " << db_ << ": " << s.ToString());
+  }
+  std::unique_ptr<Store> Open() override {
+    PgStoreOptions options;
+    options.conninfo = server_->SocketConnInfo(db_);
+    auto s = PgStore::Open(options);
+    BOOST_REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+    return std::move(s).value();
+  }
+
+ private:
+  TestPostgres* server_ = nullptr;
+  std::string db_;
+};
+
 }  // namespace
 
 const std::vector<StoreBackend>& StoreBackends() {
@@ -37,7 +70,7 @@ const std::vector<StoreBackend>& StoreBackends() {
          return std::make_unique<SqliteInstance>(
              SqliteStoreOptions{.relaxed_engine_bookkeeping = false});
        }},
-      // {"postgres", ...}: the PostgreSQL backend registers here when it exists.
+      {"postgres", [] { return std::make_unique<PostgresInstance>(); }},
   };
   return kBackends;
 }

@@ -1,5 +1,6 @@
-// The backends the store conformance suite runs against. A new backend (PostgreSQL) adds one
-// entry to StoreBackends(); every conformance test then runs on it too.
+// The backends the store conformance suite runs against: SQLite (plain and group commit) and
+// PostgreSQL (a throwaway server, tests/support/test_postgres.h). A new backend adds one entry to
+// StoreBackends(); every conformance test then runs on it too.
 #pragma once
 
 #include <functional>
