@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "plugin/daemon/heap_tuning.h"
 #include "fhir/client.h"
 #include "plugin/commit/commit_engine.h"
 #include "plugin/core/coordinator.h"
@@ -49,6 +50,7 @@ std::string Draft(int i) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  countersign::TuneHeapForRequests();  // as the daemon does (plugin/daemon/heap_tuning.h)
   const int rounds = bench::ArgInt(argc, argv, "--rounds", 300);
   const int batch = bench::ArgInt(argc, argv, "--batch", 300);
 

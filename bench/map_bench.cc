@@ -1,7 +1,7 @@
 // Draft -> pending Bundle (validate, map, serialize) per kind, side by side with RapidJSON only
 // parsing and stringifying the same input and output bytes (issue 3: target <= 2x).
 // Usage: map_bench [--iterations 20000]
-#include <malloc.h>
+#include "plugin/daemon/heap_tuning.h"
 
 #include <algorithm>
 #include <chrono>
@@ -30,11 +30,8 @@ std::string Read(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc returns the top of the heap to the kernel as soon as a RapidJSON document's 64 KiB
-  // chunk is freed, and takes it back for the next one: brk + page faults dominated the profile.
-  // The daemon sets the same (plugin/cli/main.cc).
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
+  // What the daemon does (brk + page faults dominated the profile without it).
+  countersign::TuneHeapForRequests();
   int iterations = 20000;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--iterations") == 0) iterations = std::atoi(argv[i + 1]);

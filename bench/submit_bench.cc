@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "plugin/daemon/heap_tuning.h"
 #include "plugin/core/audit_chain.h"
 #include "plugin/core/coordinator.h"
 #include "plugin/core/sqlite_store.h"
@@ -104,6 +105,7 @@ void Print(const char* what, const RunResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  countersign::TuneHeapForRequests();  // as the daemon does (plugin/daemon/heap_tuning.h)
   const int clients = bench::ArgInt(argc, argv, "--clients", 8);
   const int count = bench::ArgInt(argc, argv, "--count", 4000);
   const int threads = bench::ArgInt(argc, argv, "--threads", 4);

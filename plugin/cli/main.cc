@@ -4,7 +4,7 @@
 //   0 ok · 1 usage · 2 invalid input (400, 413, 415, 422) · 3 not authenticated / not allowed
 //   (401, 403) · 4 not found · 5 conflict or illegal transition (409) · 6 server or network
 //   unavailable · 7 configuration error · 8 audit chain broken · 10 internal error
-#include <malloc.h>
+#include "plugin/daemon/heap_tuning.h"
 
 #include <chrono>
 #include <csignal>
@@ -481,10 +481,7 @@ class Cli {
 }  // namespace countersign::cli
 
 int main(int argc, char** argv) {
-  // Keep freed heap instead of trimming it at once: every request builds and drops RapidJSON
-  // documents (64 KiB chunks), and brk/page-fault churn otherwise dominates (bench/map_bench.cc).
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
+  countersign::TuneHeapForRequests();  // plugin/daemon/heap_tuning.h
   try {
     auto args = countersign::cli::ParseArgs(argc, argv);
     if (!args.ok()) {
