@@ -6,6 +6,7 @@
 // held only from the audit append to COMMIT).
 #include "plugin/core/pg_store.h"
 #include "plugin/core/pg_store_internal.h"
+#include "plugin/core/outbox_claim.h"
 #include "plugin/core/state_machine.h"
 
 namespace countersign::core {
@@ -338,25 +339,7 @@ Result<std::vector<OutboxEntry>> PgStore::ClaimOutbox(const std::string& worker,
       e.lease_until = now + lease_ms;
       e.attempts += 1;
 
-      ProposalUpdate u;
-      u.proposal_id = e.proposal_id;
-      u.expected_status = first_claim ? ProposalStatus::kApproved : ProposalStatus::kCommitting;
-      if (first_claim) u.new_status = ProposalStatus::kCommitting;
-      u.event.at = now;
-      u.event.actor = worker;
-      u.event.actor_role = "commit-engine";
-      u.event.event = first_claim ? "transition" : "reclaim";
-      u.event.detail_json = "{\"outbox\":" + std::to_string(e.id) + "}";
-      AuditRecord a;
-      a.at = now;
-      a.actor = worker;
-      a.actor_role = "commit-engine";
-      a.action = audit::kCommitAttempt;
-      a.proposal_id = e.proposal_id;
-      a.detail_json = "{\"outbox\":" + std::to_string(e.id) + ",\"attempt\":" +
-                      std::to_string(e.attempts) + "}";
-      u.audit = a;
-      CS_RETURN_IF_ERROR(ApplyUpdateIn(c, u));
+      CS_RETURN_IF_ERROR(ApplyUpdateIn(c, ClaimUpdate(e, first_claim, worker, now)));
     }
     return Status::Ok();
   }, Sync::kRederivable);

@@ -10,6 +10,8 @@ namespace countersign::core {
 
 using sqlite::Db;
 using sqlite::Stmt;
+using sqlite_internal::kOutboxColumns;
+using sqlite_internal::OutboxFromRow;
 
 namespace {
 
@@ -132,6 +134,11 @@ Result<Proposal> LoadProposal(Db& db, const std::string& id) {
     CS_RETURN_IF_ERROR(err);
   }
   return p;
+}
+
+OutboxEntry OutboxFromRow(const Stmt& r) {
+  return {r.Int(0), r.Text(1), r.Int(2),  r.Int(3),  r.Text(4),  r.Int(5),
+          r.Text(6), r.Int(7), r.Int(8), r.Text(9), r.Text(10), r.Int(11)};
 }
 
 }  // namespace sqlite_internal
@@ -382,18 +389,14 @@ Result<AuditHead> SqliteStore::ReadAuditHead() {
 
 Result<std::vector<OutboxEntry>> SqliteStore::ListOutbox(const std::string& proposal_id) {
   return WithReader([&](Db& db) -> Result<std::vector<OutboxEntry>> {
-    auto st = db.Prepare(
-        "SELECT id, proposal_id, revision, created_at, state, attempts, claimed_by, lease_until, "
-        "completed_at, result_json, bundle_sha256, not_before FROM outbox WHERE proposal_id = ?1 "
-        "ORDER BY id");
+    auto st = db.Prepare(std::string("SELECT ") + kOutboxColumns +
+                         " FROM outbox WHERE proposal_id = ?1 ORDER BY id");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, proposal_id);
     std::vector<OutboxEntry> out;
     Status err;
     while ((*st)->Step(&err)) {
-      const Stmt& r = **st;
-      out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Text(4), r.Int(5), r.Text(6),
-                     r.Int(7), r.Int(8), r.Text(9), r.Text(10), r.Int(11)});
+      out.push_back(OutboxFromRow(**st));
     }
     if (!err.ok()) return err;
     return out;

@@ -2,12 +2,15 @@
 // (or group-commit savepoint), so a failure anywhere leaves nothing behind.
 #include "plugin/core/sqlite_store.h"
 #include "plugin/core/sqlite_store_internal.h"
+#include "plugin/core/outbox_claim.h"
 #include "plugin/core/state_machine.h"
 
 namespace countersign::core {
 
 using sqlite::Db;
 using sqlite::Stmt;
+using sqlite_internal::kOutboxColumns;
+using sqlite_internal::OutboxFromRow;
 
 namespace sqlite_internal {
 
@@ -326,25 +329,14 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
   Status s = RunWrite([&](Db& db) -> Status {
     out.clear();
     {
-      auto st = db.Prepare(
-          "SELECT id, proposal_id, revision, created_at, state, attempts, bundle_sha256, "
-          "not_before FROM outbox WHERE state = 'ready' OR (state = 'claimed' AND "
-          "lease_until <= ?1 AND not_before <= ?1) ORDER BY id LIMIT ?2");
+      auto st = db.Prepare(std::string("SELECT ") + kOutboxColumns +
+                           " FROM outbox WHERE state = 'ready' OR (state = 'claimed' AND "
+                           "lease_until <= ?1 AND not_before <= ?1) ORDER BY id LIMIT ?2");
       if (!st.ok()) return st.status();
       (*st)->Bind(1, now).Bind(2, static_cast<int64_t>(limit));
       Status err;
       while ((*st)->Step(&err)) {
-        const Stmt& r = **st;
-        OutboxEntry e;
-        e.id = r.Int(0);
-        e.proposal_id = r.Text(1);
-        e.revision = r.Int(2);
-        e.created_at = r.Int(3);
-        e.state = r.Text(4);
-        e.attempts = r.Int(5);
-        e.bundle_sha256 = r.Text(6);
-        e.not_before = r.Int(7);
-        out.push_back(std::move(e));
+        out.push_back(OutboxFromRow(**st));
       }
       CS_RETURN_IF_ERROR(err);
     }
@@ -361,25 +353,7 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
       e.lease_until = now + lease_ms;
       e.attempts += 1;
 
-      ProposalUpdate u;
-      u.proposal_id = e.proposal_id;
-      u.expected_status = first_claim ? ProposalStatus::kApproved : ProposalStatus::kCommitting;
-      if (first_claim) u.new_status = ProposalStatus::kCommitting;
-      u.event.at = now;
-      u.event.actor = worker;
-      u.event.actor_role = "commit-engine";
-      u.event.event = first_claim ? "transition" : "reclaim";
-      u.event.detail_json = "{\"outbox\":" + std::to_string(e.id) + "}";
-      AuditRecord a;
-      a.at = now;
-      a.actor = worker;
-      a.actor_role = "commit-engine";
-      a.action = audit::kCommitAttempt;
-      a.proposal_id = e.proposal_id;
-      a.detail_json = "{\"outbox\":" + std::to_string(e.id) + ",\"attempt\":" +
-                      std::to_string(e.attempts) + "}";
-      u.audit = a;
-      CS_RETURN_IF_ERROR(ApplyUpdateIn(db, u));
+      CS_RETURN_IF_ERROR(ApplyUpdateIn(db, ClaimUpdate(e, first_claim, worker, now)));
     }
     return Status::Ok();
   }, Sync::kRederivable);
