@@ -16,6 +16,8 @@ Result<Proposal> LoadProposal(pg::Conn& c, const std::string& id);
 Result<AuditRecord> AppendAuditIn(pg::Conn& c, const AuditRecord& record);
 // Inserts a history event with the proposal's next seq (the caller holds the proposal's row).
 Status InsertEvent(pg::Conn& c, const std::string& proposal_id, const ProposalEvent& e);
+// Row i of a result selected with OutboxColumns() (store_common.h).
+OutboxEntry OutboxFromRow(const pg::Rows& r, int i);
 // Applies one ProposalUpdate (see Store::UpdateProposal), locking the proposal row first.
 Status ApplyUpdateIn(pg::Conn& c, const ProposalUpdate& update);
 

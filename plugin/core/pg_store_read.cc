@@ -1,6 +1,7 @@
 // PgStore's reads. A read that needs several statements (a proposal with its history) runs in
 // one REPEATABLE READ READ ONLY transaction so they all see the same snapshot.
 #include "plugin/core/page_cursor.h"
+#include "plugin/core/store_common.h"
 #include "plugin/core/pg_store.h"
 #include "plugin/core/pg_store_internal.h"
 
@@ -95,6 +96,11 @@ Result<Proposal> LoadProposal(Conn& c, const std::string& id) {
   return p;
 }
 
+OutboxEntry OutboxFromRow(const pg::Rows& r, int i) {
+  return {r.Int(i, 0), r.Text(i, 1), r.Int(i, 2), r.Int(i, 3),  r.Text(i, 4),  r.Int(i, 5),
+          r.Text(i, 6), r.Int(i, 7), r.Int(i, 8), r.Text(i, 9), r.Text(i, 10), r.Int(i, 11)};
+}
+
 }  // namespace pg_internal
 
 Result<Proposal> PgStore::GetProposal(const std::string& id) {
@@ -112,12 +118,9 @@ Result<Proposal> PgStore::GetProposal(const std::string& id) {
 
 Result<ProposalPage> PgStore::ListProposals(const ProposalFilter& filter,
                                             const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("page limit must be 1..1000");
   int64_t after_created = 0;
   std::string after_id;
-  if (!page.after.empty() && !DecodePageCursor(page.after, after_created, after_id)) {
-    return Status::Invalid("malformed page cursor");
-  }
+  CS_RETURN_IF_ERROR(CheckPageRequest(page, after_created, after_id));
   // The SQL is assembled from constant fragments and parameter numbers only; every value is
   // bound. Each filter combination is its own prepared statement.
   Params params;
@@ -226,17 +229,11 @@ Result<std::vector<OutboxEntry>> PgStore::ListOutbox(const std::string& proposal
   std::vector<OutboxEntry> out;
   Status s = RunRead([&](Conn& c) -> Status {
     out.clear();
-    auto r = c.Query(
-        "SELECT id, proposal_id, revision, created_at, state, attempts, claimed_by, lease_until, "
-        "completed_at, result_json, bundle_sha256, not_before FROM outbox WHERE proposal_id = $1 "
-        "ORDER BY id",
-        Params().Add(proposal_id));
+    auto r = c.Query("SELECT " + OutboxColumns() +
+                         " FROM outbox WHERE proposal_id = $1 ORDER BY id",
+                     Params().Add(proposal_id));
     if (!r.ok()) return r.status();
-    for (int i = 0; i < r->size(); ++i) {
-      out.push_back({r->Int(i, 0), r->Text(i, 1), r->Int(i, 2), r->Int(i, 3), r->Text(i, 4),
-                     r->Int(i, 5), r->Text(i, 6), r->Int(i, 7), r->Int(i, 8), r->Text(i, 9),
-                     r->Text(i, 10), r->Int(i, 11)});
-    }
+    for (int i = 0; i < r->size(); ++i) out.push_back(pg_internal::OutboxFromRow(*r, i));
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -6,7 +6,7 @@
 // held only from the audit append to COMMIT).
 #include "plugin/core/pg_store.h"
 #include "plugin/core/pg_store_internal.h"
-#include "plugin/core/outbox_claim.h"
+#include "plugin/core/store_common.h"
 #include "plugin/core/state_machine.h"
 
 namespace countersign::core {
@@ -96,9 +96,7 @@ Status InsertEvent(Conn& c, const std::string& proposal_id, const ProposalEvent&
 }
 
 Status ApplyUpdateIn(Conn& c, const ProposalUpdate& u) {
-  if (u.event.event.empty() || u.event.actor.empty()) {
-    return Status::Invalid("an update needs an event name and an actor");
-  }
+  CS_RETURN_IF_ERROR(CheckUpdate(u));
   ProposalStatus current;
   int64_t row_version = 0;
   int64_t revision = 0;
@@ -115,24 +113,13 @@ Status ApplyUpdateIn(Conn& c, const ProposalUpdate& u) {
     row_version = r->Int(0, 1);
     revision = r->Int(0, 2);
   }
-  if (current != u.expected_status) {
-    return Status::Conflict(std::string("proposal ") + u.proposal_id + " is " +
-                            StatusName(current) + ", not " + StatusName(u.expected_status));
-  }
-  if (u.expected_row_version && *u.expected_row_version != row_version) {
-    return Status::Conflict("proposal " + u.proposal_id + " changed meanwhile (row version " +
-                            std::to_string(row_version) + ")");
-  }
-  if (u.new_status) CS_RETURN_IF_ERROR(CheckTransition(current, *u.new_status));
+  CS_RETURN_IF_ERROR(CheckUpdateAgainst(u, current, row_version, revision));
 
   std::optional<std::string> bundle = u.new_bundle_json;
   std::optional<std::string> patches;
   std::optional<int64_t> new_revision;
   if (u.revision) {
     const Revision& r = *u.revision;
-    if (r.revision != revision + 1) {
-      return Status::Invalid("revision must be " + std::to_string(revision + 1));
-    }
     CS_RETURN_IF_ERROR(
         c.Query("INSERT INTO revisions (proposal_id, revision, at, author, author_role, "
                 "draft_json, bundle_json, patches_json, note) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -147,19 +134,12 @@ Status ApplyUpdateIn(Conn& c, const ProposalUpdate& u) {
     patches = r.patches_json;
   }
   if (u.approval) {
-    if (u.approval->revision != revision) {
-      return Status::Invalid("an approval must be of the current revision " +
-                             std::to_string(revision));
-    }
     Status s = c.Query("INSERT INTO approvals (proposal_id, revision, approver, role, at) "
                        "VALUES ($1, $2, $3, $4, $5)",
                        Params().Add(u.proposal_id).Add(u.approval->revision)
                            .Add(u.approval->approver).Add(u.approval->role).Add(u.approval->at))
                    .status();
-    if (s.IsConflict()) {
-      return Status::Conflict(u.approval->approver + " already approved revision " +
-                              std::to_string(revision));
-    }
+    if (s.IsConflict()) return AlreadyApproved(*u.approval);
     CS_RETURN_IF_ERROR(s);
   }
   {
@@ -186,19 +166,12 @@ Status ApplyUpdateIn(Conn& c, const ProposalUpdate& u) {
                     .AddOptional(u.outcome_json))
             .status());
   }
-  ProposalEvent e = u.event;
-  if (u.new_status) {
-    e.from_status = StatusName(current);
-    e.to_status = StatusName(*u.new_status);
-  }
-  CS_RETURN_IF_ERROR(InsertEvent(c, u.proposal_id, e));
+  CS_RETURN_IF_ERROR(InsertEvent(c, u.proposal_id, UpdateEvent(u, current)));
   if (u.enqueue_outbox) {
     // The hash of what was approved: the bundle as it stands after this update.
     std::string approved_bundle;
-    if (u.new_bundle_json) {
-      approved_bundle = *u.new_bundle_json;
-    } else if (u.revision) {
-      approved_bundle = u.revision->bundle_json;
+    if (const std::string* in_update = ApprovedBundleIn(u)) {
+      approved_bundle = *in_update;
     } else {
       auto cur = c.Query("SELECT bundle_json FROM proposal_content WHERE proposal_id = $1",
                          Params().Add(u.proposal_id));
@@ -237,11 +210,7 @@ using pg_internal::AppendAuditIn;
 using pg_internal::ApplyUpdateIn;
 
 Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRecord& audit) {
-  if (p.id.empty() || p.kind.empty() || p.ai_principal.empty() || p.idempotency_key.empty() ||
-      p.owner.empty() || p.patient.empty()) {
-    return Status::Invalid("a proposal needs id, kind, patient, owner, AI principal and "
-                           "idempotency key");
-  }
+  CS_RETURN_IF_ERROR(CheckNewProposal(p));
   const std::string sha = Sha256Hex(p.draft_json);
   CreateResult out;
   Status s = RunWrite([&](Conn& c) -> Status {
@@ -251,10 +220,7 @@ Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRe
       auto existing = FindByKey(c, p);
       if (!existing.ok()) return existing.status();
       if (existing->has_value()) {
-        if ((*existing)->second != sha) {
-          return Status::Conflict("idempotency key " + p.idempotency_key +
-                                  " was already used for a different draft");
-        }
+        if ((*existing)->second != sha) return IdempotencyKeyReused(p.idempotency_key);
         out.proposal.id = (*existing)->first;
         out.created = false;
         return Status::Ok();
@@ -264,13 +230,7 @@ Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRe
       if (*inserted) break;
       if (round == 1) return Status::Internal("idempotency key taken but not found");
     }
-    ProposalEvent e;
-    e.at = p.created_at;
-    e.actor = p.ai_principal;
-    e.actor_role = audit.actor_role;
-    e.event = "submit";
-    e.to_status = "pending";
-    CS_RETURN_IF_ERROR(pg_internal::InsertEvent(c, p.id, e));
+    CS_RETURN_IF_ERROR(pg_internal::InsertEvent(c, p.id, SubmitEvent(p, audit.actor_role)));
     out.proposal.id = p.id;
     out.created = true;
     return AppendAuditIn(c, audit).status();
@@ -309,24 +269,12 @@ Result<std::vector<OutboxEntry>> PgStore::ClaimOutbox(const std::string& worker,
     // and their proposals' rows are locked with them (OF o, p) so this transaction never waits
     // on a proposal while holding the audit head.
     auto r = c.Query(
-        "SELECT o.id, o.proposal_id, o.revision, o.created_at, o.state, o.attempts, "
-        "o.bundle_sha256, o.not_before FROM outbox o JOIN proposals p ON p.id = o.proposal_id "
+        "SELECT " + OutboxColumns("o.") + " FROM outbox o JOIN proposals p ON p.id = o.proposal_id "
         "WHERE o.state = 'ready' OR (o.state = 'claimed' AND o.lease_until <= $1 AND "
         "o.not_before <= $1) ORDER BY o.id LIMIT $2 FOR UPDATE OF o, p SKIP LOCKED",
         Params().Add(now).Add(static_cast<int64_t>(limit)));
     if (!r.ok()) return r.status();
-    for (int i = 0; i < r->size(); ++i) {
-      OutboxEntry e;
-      e.id = r->Int(i, 0);
-      e.proposal_id = r->Text(i, 1);
-      e.revision = r->Int(i, 2);
-      e.created_at = r->Int(i, 3);
-      e.state = r->Text(i, 4);
-      e.attempts = r->Int(i, 5);
-      e.bundle_sha256 = r->Text(i, 6);
-      e.not_before = r->Int(i, 7);
-      out.push_back(std::move(e));
-    }
+    for (int i = 0; i < r->size(); ++i) out.push_back(pg_internal::OutboxFromRow(*r, i));
     for (OutboxEntry& e : out) {
       const bool first_claim = e.state == "ready";
       CS_RETURN_IF_ERROR(

@@ -4,13 +4,13 @@
 
 #include "plugin/core/migrations.h"
 #include "plugin/core/page_cursor.h"
+#include "plugin/core/store_common.h"
 #include "plugin/core/sqlite_store_internal.h"
 
 namespace countersign::core {
 
 using sqlite::Db;
 using sqlite::Stmt;
-using sqlite_internal::kOutboxColumns;
 using sqlite_internal::OutboxFromRow;
 
 namespace {
@@ -293,12 +293,9 @@ Result<Proposal> SqliteStore::GetProposal(const std::string& id) {
 
 Result<ProposalPage> SqliteStore::ListProposals(const ProposalFilter& filter,
                                                 const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) return Status::Invalid("page limit must be 1..1000");
   int64_t after_created = 0;
   std::string after_id;
-  if (!page.after.empty() && !DecodePageCursor(page.after, after_created, after_id)) {
-    return Status::Invalid("malformed page cursor");
-  }
+  CS_RETURN_IF_ERROR(CheckPageRequest(page, after_created, after_id));
   // The SQL is assembled from constant fragments only; every value is bound.
   std::string sql = std::string("SELECT ") + kProposalColumns + " FROM proposals WHERE 1 = 1";
   if (filter.owner) sql += " AND owner = ?";
@@ -389,7 +386,7 @@ Result<AuditHead> SqliteStore::ReadAuditHead() {
 
 Result<std::vector<OutboxEntry>> SqliteStore::ListOutbox(const std::string& proposal_id) {
   return WithReader([&](Db& db) -> Result<std::vector<OutboxEntry>> {
-    auto st = db.Prepare(std::string("SELECT ") + kOutboxColumns +
+    auto st = db.Prepare("SELECT " + OutboxColumns() +
                          " FROM outbox WHERE proposal_id = ?1 ORDER BY id");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, proposal_id);

@@ -15,11 +15,7 @@ Result<Proposal> LoadProposal(sqlite::Db& db, const std::string& id);
 Result<AuditRecord> AppendAuditIn(sqlite::Db& db, const AuditRecord& record);
 // Inserts a history event with the next seq.
 Status InsertEventForCreate(sqlite::Db& db, const std::string& proposal_id, const ProposalEvent& e);
-// The outbox columns OutboxFromRow decodes, in its order (for "SELECT <these> FROM outbox ...").
-inline constexpr const char* kOutboxColumns =
-    "id, proposal_id, revision, created_at, state, attempts, claimed_by, lease_until, "
-    "completed_at, result_json, bundle_sha256, not_before";
-// One outbox row selected with kOutboxColumns.
+// One outbox row selected with OutboxColumns() (store_common.h).
 OutboxEntry OutboxFromRow(const sqlite::Stmt& r);
 // Applies one ProposalUpdate (see Store::UpdateProposal).
 Status ApplyUpdateIn(sqlite::Db& db, const ProposalUpdate& update);

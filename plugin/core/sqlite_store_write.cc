@@ -2,14 +2,13 @@
 // (or group-commit savepoint), so a failure anywhere leaves nothing behind.
 #include "plugin/core/sqlite_store.h"
 #include "plugin/core/sqlite_store_internal.h"
-#include "plugin/core/outbox_claim.h"
+#include "plugin/core/store_common.h"
 #include "plugin/core/state_machine.h"
 
 namespace countersign::core {
 
 using sqlite::Db;
 using sqlite::Stmt;
-using sqlite_internal::kOutboxColumns;
 using sqlite_internal::OutboxFromRow;
 
 namespace sqlite_internal {
@@ -64,9 +63,7 @@ Status InsertEventForCreate(Db& db, const std::string& proposal_id, const Propos
 }
 
 Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
-  if (u.event.event.empty() || u.event.actor.empty()) {
-    return Status::Invalid("an update needs an event name and an actor");
-  }
+  CS_RETURN_IF_ERROR(CheckUpdate(u));
   ProposalStatus current;
   int64_t row_version = 0;
   int64_t revision = 0;
@@ -85,23 +82,12 @@ Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
     row_version = (*st)->Int(1);
     revision = (*st)->Int(2);
   }
-  if (current != u.expected_status) {
-    return Status::Conflict(std::string("proposal ") + u.proposal_id + " is " +
-                            StatusName(current) + ", not " + StatusName(u.expected_status));
-  }
-  if (u.expected_row_version && *u.expected_row_version != row_version) {
-    return Status::Conflict("proposal " + u.proposal_id + " changed meanwhile (row version " +
-                            std::to_string(row_version) + ")");
-  }
-  if (u.new_status) CS_RETURN_IF_ERROR(CheckTransition(current, *u.new_status));
+  CS_RETURN_IF_ERROR(CheckUpdateAgainst(u, current, row_version, revision));
 
   std::optional<std::string> bundle = u.new_bundle_json;
   std::optional<std::string> patches;
   std::optional<int64_t> new_revision;
   if (u.revision) {
-    if (u.revision->revision != revision + 1) {
-      return Status::Invalid("revision must be " + std::to_string(revision + 1));
-    }
     auto st = db.Prepare(
         "INSERT INTO revisions (proposal_id, revision, at, author, author_role, draft_json, "
         "bundle_json, patches_json, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -117,10 +103,6 @@ Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
     patches = r.patches_json;
   }
   if (u.approval) {
-    if (u.approval->revision != revision) {
-      return Status::Invalid("an approval must be of the current revision " +
-                             std::to_string(revision));
-    }
     auto st = db.Prepare(
         "INSERT INTO approvals (proposal_id, revision, approver, role, at) "
         "VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -128,10 +110,7 @@ Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
     (*st)->Bind(1, u.proposal_id).Bind(2, u.approval->revision).Bind(3, u.approval->approver);
     (*st)->Bind(4, u.approval->role).Bind(5, u.approval->at);
     Status s = (*st)->Run();
-    if (s.IsConflict()) {
-      return Status::Conflict(u.approval->approver + " already approved revision " +
-                              std::to_string(revision));
-    }
+    if (s.IsConflict()) return AlreadyApproved(*u.approval);
     CS_RETURN_IF_ERROR(s);
   }
   {
@@ -162,19 +141,12 @@ Status ApplyUpdateIn(Db& db, const ProposalUpdate& u) {
     if (u.outcome_json) s.Bind(4, *u.outcome_json); else s.BindNull(4);
     CS_RETURN_IF_ERROR(s.Run());
   }
-  ProposalEvent e = u.event;
-  if (u.new_status) {
-    e.from_status = StatusName(current);
-    e.to_status = StatusName(*u.new_status);
-  }
-  CS_RETURN_IF_ERROR(InsertEvent(db, u.proposal_id, e));
+  CS_RETURN_IF_ERROR(InsertEvent(db, u.proposal_id, UpdateEvent(u, current)));
   if (u.enqueue_outbox) {
     // The hash of what was approved: the bundle as it stands after this update.
     std::string approved_bundle;
-    if (u.new_bundle_json) {
-      approved_bundle = *u.new_bundle_json;
-    } else if (u.revision) {
-      approved_bundle = u.revision->bundle_json;
+    if (const std::string* in_update = ApprovedBundleIn(u)) {
+      approved_bundle = *in_update;
     } else {
       auto cur = db.Prepare("SELECT bundle_json FROM proposal_content WHERE proposal_id = ?1");
       if (!cur.ok()) return cur.status();
@@ -240,11 +212,7 @@ Status InsertProposal(Db& db, const NewProposal& p, const std::string& sha) {
 using sqlite_internal::ApplyUpdateIn;
 
 Result<CreateResult> SqliteStore::CreateProposal(const NewProposal& p, const AuditRecord& audit) {
-  if (p.id.empty() || p.kind.empty() || p.ai_principal.empty() || p.idempotency_key.empty() ||
-      p.owner.empty() || p.patient.empty()) {
-    return Status::Invalid("a proposal needs id, kind, patient, owner, AI principal and "
-                           "idempotency key");
-  }
+  CS_RETURN_IF_ERROR(CheckNewProposal(p));
   std::string sha = Sha256Hex(p.draft_json);
   CreateResult out;
   Status s = RunWrite([&](Db& db) -> Status {
@@ -256,26 +224,16 @@ Result<CreateResult> SqliteStore::CreateProposal(const NewProposal& p, const Aud
       (*st)->Bind(1, p.ai_principal).Bind(2, p.idempotency_key);
       Status err;
       if ((*st)->Step(&err)) {
-        if ((*st)->Text(1) != sha) {
-          return Status::Conflict("idempotency key " + p.idempotency_key +
-                                  " was already used for a different draft");
-        }
+        if ((*st)->Text(1) != sha) return IdempotencyKeyReused(p.idempotency_key);
         out.proposal.id = (*st)->Text(0);
         out.created = false;
         return Status::Ok();
       }
       CS_RETURN_IF_ERROR(err);
     }
-    {
-      CS_RETURN_IF_ERROR(InsertProposal(db, p, sha));
-    }
-    ProposalEvent e;
-    e.at = p.created_at;
-    e.actor = p.ai_principal;
-    e.actor_role = audit.actor_role;
-    e.event = "submit";
-    e.to_status = "pending";
-    CS_RETURN_IF_ERROR(sqlite_internal::InsertEventForCreate(db, p.id, e));
+    CS_RETURN_IF_ERROR(InsertProposal(db, p, sha));
+    CS_RETURN_IF_ERROR(
+        sqlite_internal::InsertEventForCreate(db, p.id, SubmitEvent(p, audit.actor_role)));
     out.proposal.id = p.id;
     out.created = true;
     return AppendAuditIn(db, audit).status();
@@ -311,13 +269,8 @@ Status SqliteStore::SeedProposals(int64_t n, const std::function<NewProposal(int
     for (int64_t i = 0; i < n; ++i) {
       NewProposal p = make(i);
       CS_RETURN_IF_ERROR(InsertProposal(db, p, Sha256Hex(p.draft_json)));
-      ProposalEvent e;
-      e.at = p.created_at;
-      e.actor = p.ai_principal;
-      e.actor_role = "ai-agent";
-      e.event = "submit";
-      e.to_status = "pending";
-      CS_RETURN_IF_ERROR(sqlite_internal::InsertEventForCreate(db, p.id, e));
+      CS_RETURN_IF_ERROR(
+          sqlite_internal::InsertEventForCreate(db, p.id, SubmitEvent(p, "ai-agent")));
     }
     return Status::Ok();
   });
@@ -329,7 +282,7 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
   Status s = RunWrite([&](Db& db) -> Status {
     out.clear();
     {
-      auto st = db.Prepare(std::string("SELECT ") + kOutboxColumns +
+      auto st = db.Prepare("SELECT " + OutboxColumns() +
                            " FROM outbox WHERE state = 'ready' OR (state = 'claimed' AND "
                            "lease_until <= ?1 AND not_before <= ?1) ORDER BY id LIMIT ?2");
       if (!st.ok()) return st.status();
