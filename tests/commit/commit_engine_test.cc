@@ -7,8 +7,6 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 
 #include "fhir/resource.h"
 #include "plugin/commit/commit_executor.h"
@@ -21,6 +19,7 @@ namespace countersign::commit::testing {
 namespace {
 
 using countersign::testing::Fault;
+using countersign::testing::EpicSandboxConfig;
 using countersign::testing::ServerConfig;
 using S = core::ProposalStatus;
 
@@ -248,12 +247,7 @@ BOOST_AUTO_TEST_CASE(retry_budget_ends_failed_with_the_last_outcome) {
 }
 
 BOOST_AUTO_TEST_CASE(a_type_the_server_cannot_write_fails_before_sending_anything) {
-  ServerConfig config;
-  std::ifstream in(std::string(COUNTERSIGN_SOURCE_DIR) +
-                   "/fixtures/servers/epic-r4-capabilitystatement.json");
-  std::stringstream epic;
-  epic << in.rdbuf();
-  config.capability_statement_json = epic.str();
+  ServerConfig config = EpicSandboxConfig();
   CommitHarness h(config);
   std::string appt = h.ServerCreate(kAppointment);
   std::string id = h.ApprovedUpdate("k-epic", appt, R"({"start":"2026-12-03T10:00:00Z"})", false,

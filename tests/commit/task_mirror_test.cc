@@ -5,8 +5,6 @@
 #define BOOST_TEST_MODULE task_mirror
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
 
 #include "fhir/resource.h"
 #include "plugin/commit/task_mirror.h"
@@ -19,6 +17,7 @@ namespace countersign::commit::testing {
 namespace {
 
 using countersign::testing::Fault;
+using countersign::testing::EpicSandboxConfig;
 using countersign::testing::ServerConfig;
 using S = core::ProposalStatus;
 
@@ -268,12 +267,7 @@ BOOST_AUTO_TEST_CASE(a_task_the_server_refuses_is_reported_and_skipped) {
 
 BOOST_AUTO_TEST_CASE(a_server_without_update_create_for_task_is_refused_unsent) {
   // Epic's sandbox: Task is updatable, but ids are the server's (updateCreate false).
-  ServerConfig config;
-  std::ifstream in(std::string(COUNTERSIGN_SOURCE_DIR) +
-                   "/fixtures/servers/epic-r4-capabilitystatement.json");
-  std::stringstream epic;
-  epic << in.rdbuf();
-  config.capability_statement_json = epic.str();
+  ServerConfig config = EpicSandboxConfig();
   MirrorHarness h(config);
   h.core.SubmitNote("k-epic");
   auto r = h.mirror->RunOnce();

@@ -129,6 +129,13 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
+ServerConfig EpicSandboxConfig() {
+  ServerConfig config;
+  config.capability_statement_json = ReadFile(std::string(COUNTERSIGN_SOURCE_DIR) +
+                                              "/fixtures/servers/epic-r4-capabilitystatement.json");
+  return config;
+}
+
 struct TestFhirServer::Impl {
   std::string dir;  // temp: snapshot, stderr log
   std::string cert_dir;

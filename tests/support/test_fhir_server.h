@@ -33,6 +33,11 @@ struct ServerConfig {
   std::string capability_statement_json;  // served verbatim at /metadata when set (Epic profile)
 };
 
+// Epic's R4 sandbox as the server declares itself: its CapabilityStatement
+// (fixtures/servers/epic-r4-capabilitystatement.json: no transactions, read-only Provenance,
+// no update-create) served verbatim, the rest as ServerConfig's defaults.
+ServerConfig EpicSandboxConfig();
+
 // One injected fault (POST /$admin/faults). Matches requests by method and a regex on the path.
 struct Fault {
   std::string method;        // "POST", "PUT", ... or "" for any
