@@ -102,7 +102,12 @@ Status PgStore::RunWrite(const ConnFn& fn, Sync sync) {
     auto lease = pool_.Acquire();
     if (!lease.ok()) return lease.status();
     Conn& c = **lease;
-    Status s = c.Exec("BEGIN ISOLATION LEVEL READ COMMITTED");
+    // Re-derivable bookkeeping commits without waiting for the WAL flush (store.h), this
+    // transaction only; sent with the BEGIN, one round trip.
+    const bool relaxed = sync == Sync::kRederivable && options_.relaxed_engine_bookkeeping;
+    Status s = c.Exec(relaxed ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                                "SET LOCAL synchronous_commit = off"
+                              : "BEGIN ISOLATION LEVEL READ COMMITTED");
     if (!s.ok()) {
       // Nothing ran yet: a pooled connection the server dropped (restart, idle timeout) is
       // replaced once; anything else is reported.
@@ -115,11 +120,7 @@ Status PgStore::RunWrite(const ConnFn& fn, Sync sync) {
       }
       return s;
     }
-    if (sync == Sync::kRederivable && options_.relaxed_engine_bookkeeping) {
-      // This transaction only: COMMIT returns before the WAL reaches the disk (store.h).
-      s = c.Exec("SET LOCAL synchronous_commit = off");
-    }
-    if (s.ok()) s = fn(c);
+    s = fn(c);
     if (s.ok()) s = c.Exec("COMMIT");
     if (s.ok()) return s;
     const bool retryable = c.LastErrorRetryable();
