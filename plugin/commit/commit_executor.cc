@@ -9,6 +9,7 @@
 #include "fhir/reference.h"
 #include "fhir/resource.h"
 #include "mappings/engine.h"
+#include "plugin/commit/provenance_targets.h"
 
 namespace countersign::commit {
 namespace {
@@ -55,6 +56,7 @@ class Executor {
   Execution Run() {
     out_.mode = plan_.mode == PlanMode::kTransaction ? "transaction" : "per-resource";
     if (!LocateEntries()) return Finish();
+    PrepareProvenance();
     if (target_.reconcile && !Reconcile()) return Finish();
     if (!Pending().empty()) {
       bool ok = plan_.mode == PlanMode::kTransaction ? RunTransaction() : RunPerResource();
@@ -77,8 +79,45 @@ class Executor {
       Value* resource = const_cast<Value*>(json::Member(entry, "resource"));
       if (resource == nullptr) return Fail(Status::Invalid("entry without resource"));
       resources_[w.entry_index] = resource;
+      if (w.is_provenance) provenance_ = &w;
     }
     return true;
+  }
+
+  std::string ProvenanceCondition() const {
+    return std::string("_tag=") + kProvenanceTagSystem + "|" + target_.proposal_id;
+  }
+
+  // What the Provenance carries wherever it goes: the tag that finds it again, and the AI Device
+  // contained when the server cannot hold the Device.
+  void PrepareProvenance() {
+    if (provenance_ == nullptr) return;
+    Value& prov = ResourceOf(*provenance_);
+    auto& a = work_.GetAllocator();
+    for (const PlannedWrite& w : plan_.writes) {
+      if (w.resource_type != "Device" || w.destination != Destination::kLocal) continue;
+      Value device = json::Copy(ResourceOf(w), a);
+      json::SetString(device, "id", "ai-device", a);
+      Value contained(rapidjson::kArrayType);
+      contained.PushBack(device, a);
+      json::Set(prov, "contained", std::move(contained), a);
+      fhir::RewriteReferences(prov, w.full_url, "#ai-device", a);
+      WriteRecord r;
+      r.entry_index = w.entry_index;
+      r.full_url = w.full_url;
+      r.resource_type = "Device";
+      r.id = "#ai-device";
+      r.outcome = "contained";
+      out_.writes.push_back(r);
+    }
+    fhir::AddTag(prov, {kProvenanceTagSystem, target_.proposal_id, ""}, a);
+  }
+
+  // The transaction carries the Provenance too (one round trip, written atomically with the
+  // resources) unless it stays local, is on the server already, or was refused in it.
+  bool ProvenanceInTransaction() const {
+    return provenance_ != nullptr && provenance_->destination == Destination::kServer &&
+           !provenance_settled_ && !provenance_refused_in_transaction_;
   }
 
   // Server-bound writes of mapped resources and the Device not yet resolved, in plan order.
@@ -132,6 +171,15 @@ class Executor {
       }
     }
     if (out_.conflicts.Size() > 0) return Conflict(Status::Conflict("the server moved past the base version"));
+    // The Provenance is written with or after every other write: it can be there only when
+    // they all are.
+    if (Pending().empty() && provenance_ != nullptr &&
+        provenance_->destination == Destination::kServer) {
+      auto found = client_.Search("Provenance", ProvenanceCondition());
+      if (!found.ok()) return FailFrom(found.status());
+      if (!found->empty()) return SettleProvenance((*found)[0]);
+      provenance_known_absent_ = true;
+    }
     return true;
   }
 
@@ -194,14 +242,33 @@ class Executor {
         sent.push_back(w);
       }
     }
+    const bool with_provenance = ProvenanceInTransaction();
+    if (with_provenance) {
+      Value prov = json::Copy(ResourceOf(*provenance_), tx.allocator());
+      PinTargets(prov, out_.writes, tx.allocator());  // writes reconciled earlier
+      RequestVersionedTargets(prov, sent, tx.allocator());
+      // No If-None-Exist: the transaction is all or nothing, so this Provenance can only be on
+      // the server already if every write is, and then no transaction is sent (Reconcile found
+      // them all and looked the Provenance up by its tag). A condition would cost the server a
+      // search on every commit for nothing.
+      fhir::EntryRequest req{"POST", "Provenance", "", ""};
+      tx.AddEntry(std::move(prov), provenance_->full_url, req);
+    }
     Document bundle = tx.Release();
     auto answer = client_.Transaction(bundle);
     if (!answer.ok()) {
-      if (answer.status().IsConflict()) return ExplainConflict(answer.status());
-      return FailFrom(answer.status());
+      const Status& s = answer.status();
+      if (s.IsConflict()) return ExplainConflict(s);
+      if (with_provenance && !s.IsTransient()) {
+        // Refused as a whole: perhaps for the Provenance alone (declared, refused in practice).
+        // Once more without it; the Provenance then goes on its own, or to the local ledger.
+        provenance_refused_in_transaction_ = true;
+        return RunTransaction();
+      }
+      return FailFrom(s);
     }
     auto results = fhir::ReadEntries(answer->body);
-    if (!results.ok() || results->size() != sent.size()) {
+    if (!results.ok() || results->size() != sent.size() + (with_provenance ? 1 : 0)) {
       // The server applied it (2xx) but its answer cannot be read: find the writes instead.
       target_.reconcile = true;
       return Reconcile() && (Pending().empty() ||
@@ -227,6 +294,52 @@ class Executor {
                             : r.response_status.rfind("200", 0) == 0 ? "existing" : "created";
       Record(*sent[i], id, version, outcome);
     }
+    if (with_provenance) return SettleTransactionProvenance(results->back());
+    return true;
+  }
+
+  // The Provenance's entry in the transaction answer: settled if the server versioned its
+  // targets, else pinned by the engine.
+  bool SettleTransactionProvenance(const fhir::BundleEntryView& r) {
+    if (r.resource != nullptr && fhir::ResourceId(*r.resource) && fhir::VersionId(*r.resource)) {
+      return SettleProvenance(*r.resource);
+    }
+    // Answered without the resource (return=minimal): read it back to see its targets.
+    auto ref = fhir::Reference::Parse(r.response_location);
+    if (!ref.ok()) return Fail(Status::Internal("transaction answer names no Provenance location"));
+    auto current = client_.Read("Provenance", ref->id);
+    if (!current.ok()) return FailFrom(current.status());
+    return SettleProvenance(current->body);
+  }
+
+  // found: this proposal's Provenance on the server. Its targets are pinned to the committed
+  // versions, by the server or now by an update; if the server refuses that update, the
+  // committed state stands and the pinned Provenance is kept in the local ledger as well.
+  bool SettleProvenance(const Value& found) {
+    std::string id(fhir::ResourceId(found).value_or(""));
+    std::string version(fhir::VersionId(found).value_or(""));
+    provenance_settled_ = true;
+    if (TargetsPinned(found, out_.writes)) {
+      out_.provenance_reference = "Provenance/" + id + "/_history/" + version;
+      return true;
+    }
+    Document pinned;
+    pinned.CopyFrom(found, pinned.GetAllocator());
+    PinTargets(pinned, out_.writes, pinned.GetAllocator());
+    auto put = client_.Update(pinned, version);
+    if (put.ok()) {
+      out_.provenance_reference = "Provenance/" + id + "/_history/" + put->version_id;
+      return true;
+    }
+    if (put.status().IsTransient()) {
+      provenance_settled_ = false;
+      return FailFrom(put.status());  // found and pinned on the next attempt
+    }
+    out_.provenance_reference = "Provenance/" + id + "/_history/" + version;
+    out_.ledger_provenance_json = json::Stringify(pinned);
+    out_.notes.push_back("the server kept the Provenance's targets unversioned and refused to pin "
+                         "them (" + put.status().ToString() +
+                         "): the pinned Provenance is in the local ledger");
     return true;
   }
 
@@ -286,62 +399,23 @@ class Executor {
     return FailFrom(why);
   }
 
-  // The Provenance, last: targets point at the committed versions.
+  // The Provenance on its own, last (per-resource plans, or when the transaction could not carry
+  // it): its targets name the committed versions.
   bool WriteProvenance() {
-    const PlannedWrite* pw = nullptr;
-    for (const PlannedWrite& w : plan_.writes) if (w.is_provenance) pw = &w;
-    if (pw == nullptr) return true;
+    if (provenance_ == nullptr || provenance_settled_) return true;
+    const PlannedWrite* pw = provenance_;
     Value& prov = ResourceOf(*pw);
-    auto& a = work_.GetAllocator();
-    // Versioned targets: placeholders were rewritten to Type/id on Record; updates carried the
-    // base version, which must now be the committed one.
-    if (Value* targets = const_cast<Value*>(json::Member(prov, "target")); targets && targets->IsArray()) {
-      for (Value& t : targets->GetArray()) {
-        auto ref_text = json::GetString(t, "reference");
-        if (!ref_text) continue;
-        auto ref = fhir::Reference::Parse(*ref_text);
-        if (!ref.ok()) continue;
-        for (const WriteRecord& r : out_.writes) {
-          if (r.resource_type == ref->type && r.id == ref->id) {
-            json::SetString(t, "reference", r.Versioned(), a);
-          }
-        }
-      }
-    }
-    // The AI Device when the server cannot hold it: contained in the Provenance.
-    for (const PlannedWrite& w : plan_.writes) {
-      if (w.resource_type != "Device" || w.destination != Destination::kLocal) continue;
-      Value device = json::Copy(ResourceOf(w), a);
-      json::SetString(device, "id", "ai-device", a);
-      Value contained(rapidjson::kArrayType);
-      contained.PushBack(device, a);
-      json::Set(prov, "contained", std::move(contained), a);
-      fhir::RewriteReferences(prov, w.full_url, "#ai-device", a);
-      WriteRecord r;
-      r.entry_index = w.entry_index;
-      r.full_url = w.full_url;
-      r.resource_type = "Device";
-      r.id = "#ai-device";
-      r.outcome = "contained";
-      out_.writes.push_back(r);
-    }
-    fhir::AddTag(prov, {kProvenanceTagSystem, target_.proposal_id, ""}, a);
-    std::string condition = std::string("_tag=") + kProvenanceTagSystem + "|" + target_.proposal_id;
-
+    PinTargets(prov, out_.writes, work_.GetAllocator());
     if (pw->destination == Destination::kLocal) {
       out_.ledger_provenance_json = json::Stringify(prov);
       out_.notes.push_back("the server does not accept Provenance: kept in the local ledger");
       return true;
     }
-    if (target_.reconcile || pw->probe_before_create) {
+    std::string condition = ProvenanceCondition();
+    if ((target_.reconcile || pw->probe_before_create) && !provenance_known_absent_) {
       auto found = client_.Search("Provenance", condition);
       if (!found.ok()) return FailFrom(found.status());
-      if (!found->empty()) {
-        const Value& r = (*found)[0];
-        out_.provenance_reference = "Provenance/" + std::string(fhir::ResourceId(r).value_or("")) +
-                                    "/_history/" + std::string(fhir::VersionId(r).value_or(""));
-        return true;
-      }
+      if (!found->empty()) return SettleProvenance((*found)[0]);
     }
     auto made = client_.Create(prov, pw->probe_before_create ? std::string_view() : condition);
     if (!made.ok()) {
@@ -417,6 +491,10 @@ class Executor {
   Document work_;
   std::map<size_t, Value*> resources_;  // entry index -> resource inside work_
   std::map<size_t, size_t> resolved_;   // entry index -> index in out_.writes
+  const PlannedWrite* provenance_ = nullptr;  // the plan's Provenance write, if any
+  bool provenance_settled_ = false;           // on the server with pinned targets
+  bool provenance_refused_in_transaction_ = false;
+  bool provenance_known_absent_ = false;      // searched for during reconciliation, not there
   Execution out_;
 };
 

@@ -33,36 +33,6 @@ const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
   "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
   "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
 
-// Every approved proposal's mapped resource is on the server exactly once, with a Provenance
-// whose targets are versioned references to it.
-void ExpectCommittedOnce(CommitHarness& h, const std::string& id) {
-  BOOST_TEST(h.StatusOf(id) == S::kCommitted);
-  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
-  auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
-  BOOST_REQUIRE(provs.size() == 1u);
-  auto notes = h.ServerSearch("DocumentReference", std::string("identifier=") +
-                                                       mappings::kCountersignIdentifierSystem +
-                                                       "|" + id + "/0");
-  BOOST_REQUIRE(notes.size() == 1u);
-  std::string expected = "DocumentReference/" +
-                         std::string(fhir::ResourceId(notes[0]).value_or("")) + "/_history/" +
-                         std::string(fhir::VersionId(notes[0]).value_or(""));
-  const json::Value* targets = json::Member(provs[0], "target");
-  BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
-  BOOST_TEST(json::GetString((*targets)[0], "reference").value_or("") == expected);
-  // The AI Device is an agent, by server reference.
-  const json::Value* agents = json::Member(provs[0], "agent");
-  BOOST_REQUIRE(agents && agents->IsArray());
-  bool device_agent = false;
-  for (const auto& a : agents->GetArray()) {
-    auto who = json::Member(a, "who");
-    if (who && json::GetString(*who, "reference").value_or("").rfind("Device/", 0) == 0) {
-      device_agent = true;
-    }
-  }
-  BOOST_TEST(device_agent);
-}
-
 BOOST_DATA_TEST_CASE(approved_note_commits_once_with_versioned_provenance, bdata::make({true, false}),
                      transactions) {
   CommitHarness h(Transactions(transactions));
@@ -72,8 +42,8 @@ BOOST_DATA_TEST_CASE(approved_note_commits_once_with_versioned_provenance, bdata
   auto outcomes = h.Drain();
   BOOST_REQUIRE(outcomes.size() == 2u);
   for (const auto& o : outcomes) BOOST_TEST(o.status == "committed", o.proposal_id << ": " << o.detail);
-  ExpectCommittedOnce(h, a);
-  ExpectCommittedOnce(h, b);
+  h.ExpectNoteCommittedOnce(a);
+  h.ExpectNoteCommittedOnce(b);
   // One AI Device for both (conditional create), and nothing of the pending proposal.
   BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
   BOOST_TEST(h.ServerSearch("DocumentReference", "").size() == 2u);
@@ -182,7 +152,7 @@ BOOST_DATA_TEST_CASE(unavailable_before_or_after_apply_commits_exactly_once,
   auto outcomes = h.Drain();
   BOOST_REQUIRE(!outcomes.empty());
   BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
-  ExpectCommittedOnce(h, id);
+  h.ExpectNoteCommittedOnce(id);
 }
 
 BOOST_AUTO_TEST_CASE(timeout_then_commit_once) {
@@ -203,7 +173,7 @@ BOOST_AUTO_TEST_CASE(timeout_then_commit_once) {
   auto outcomes = h.Drain();
   BOOST_REQUIRE(!outcomes.empty());
   BOOST_TEST(outcomes.back().status == "committed");
-  ExpectCommittedOnce(h, id);
+  h.ExpectNoteCommittedOnce(id);
 }
 
 BOOST_AUTO_TEST_CASE(server_restart_in_the_middle) {
@@ -225,7 +195,7 @@ BOOST_AUTO_TEST_CASE(server_restart_in_the_middle) {
   auto outcomes = h.Drain();
   BOOST_REQUIRE(!outcomes.empty());
   BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
-  ExpectCommittedOnce(h, id);
+  h.ExpectNoteCommittedOnce(id);
 }
 
 BOOST_AUTO_TEST_CASE(retry_budget_ends_failed_with_the_last_outcome) {

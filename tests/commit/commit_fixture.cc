@@ -2,9 +2,12 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <regex>
+
 #include "fhir/bundle.h"
 #include "fhir/resource.h"
 #include "mappings/engine.h"
+#include "plugin/commit/commit_executor.h"
 
 namespace countersign::commit::testing {
 
@@ -152,6 +155,46 @@ size_t CommitHarness::WritesSeen() {
   size_t n = 0;
   for (const auto& r : *seen) {
     if (r.method != "GET") ++n;
+  }
+  return n;
+}
+
+void CommitHarness::ExpectNoteCommittedOnce(const std::string& id) {
+  BOOST_TEST(StatusOf(id) == core::ProposalStatus::kCommitted);
+  BOOST_TEST(CountByIdentifier("DocumentReference", id) == 1u);
+  auto provs = ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
+  BOOST_REQUIRE(provs.size() == 1u);
+  auto notes = ServerSearch("DocumentReference", std::string("identifier=") +
+                                                     mappings::kCountersignIdentifierSystem + "|" +
+                                                     id + "/0");
+  BOOST_REQUIRE(notes.size() == 1u);
+  std::string expected = "DocumentReference/" +
+                         std::string(fhir::ResourceId(notes[0]).value_or("")) + "/_history/" +
+                         std::string(fhir::VersionId(notes[0]).value_or(""));
+  const json::Value* targets = json::Member(provs[0], "target");
+  BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
+  BOOST_TEST(json::GetString((*targets)[0], "reference").value_or("") == expected);
+  BOOST_TEST(json::Member((*targets)[0], "extension") == nullptr);
+  // The AI Device is an agent, by server reference.
+  const json::Value* agents = json::Member(provs[0], "agent");
+  BOOST_REQUIRE(agents && agents->IsArray());
+  bool device_agent = false;
+  for (const auto& a : agents->GetArray()) {
+    auto who = json::Member(a, "who");
+    if (who && json::GetString(*who, "reference").value_or("").rfind("Device/", 0) == 0) {
+      device_agent = true;
+    }
+  }
+  BOOST_TEST(device_agent);
+}
+
+size_t CommitHarness::RequestsSeen(const std::string& method, const std::string& path_regex) {
+  auto seen = server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  const std::regex path(path_regex);
+  size_t n = 0;
+  for (const auto& r : *seen) {
+    if (r.method == method && std::regex_search(r.path, path)) ++n;
   }
   return n;
 }

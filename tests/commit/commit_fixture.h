@@ -47,6 +47,12 @@ struct CommitHarness {
   void ServerUpdate(const std::string& type_and_id, const std::string& resource_json);
   // Number of FHIR write requests (POST/PUT/PATCH/DELETE) the server saw since reset.
   size_t WritesSeen();
+  // The note proposal `id` is committed, its DocumentReference on the server exactly once, with
+  // exactly one Provenance whose target is the note's committed version (Type/id/_history/v, no
+  // version request left on it) and whose agent is the AI Device by server reference.
+  void ExpectNoteCommittedOnce(const std::string& id);
+  // Requests the server saw with this method whose path matches path_regex.
+  size_t RequestsSeen(const std::string& method, const std::string& path_regex);
 };
 
 }  // namespace countersign::commit::testing

@@ -71,7 +71,7 @@ const deleted = new Set();  // "Type/id" of deleted resources: read as 410 Gone
 const DEFAULT_CONFIG = {
   transactions: true, batch: true, versionConflictStatus: 412, requireIfMatch: false,
   readOnlyTypes: [], readOnlyStatus: 405, bearerToken: '', basicUser: '', basicPassword: '',
-  conditionalCreate: true, delayMs: 0, capabilityStatement: null,
+  conditionalCreate: true, delayMs: 0, capabilityStatement: null, resolveVersionSpecific: true,
 };
 let config = { ...DEFAULT_CONFIG };
 let faults = [];
@@ -376,6 +376,41 @@ function rewriteReferences(value, map) {
   return value;
 }
 
+// The resolve-as-version-specific extension (FHIR extensions pack, usable in R4): a reference
+// carrying it, to a resource created or updated in the same transaction, is set to the version
+// the transaction wrote, and the extension is dropped. Entries holding such references are
+// written after all others, so every version they name is known.
+const RESOLVE_AS_VERSION_SPECIFIC = 'http://hl7.org/fhir/StructureDefinition/resolve-as-version-specific';
+function wantsVersion(ref) {
+  return Array.isArray(ref.extension) &&
+    ref.extension.some((x) => x && x.url === RESOLVE_AS_VERSION_SPECIFIC && x.valueBoolean === true);
+}
+function hasVersionSpecificRequest(value) {
+  if (Array.isArray(value)) return value.some(hasVersionSpecificRequest);
+  if (value && typeof value === 'object') {
+    if (typeof value.reference === 'string' && wantsVersion(value)) return true;
+    return Object.values(value).some(hasVersionSpecificRequest);
+  }
+  return false;
+}
+function resolveVersionSpecific(value, written) {
+  if (Array.isArray(value)) return value.map((v) => resolveVersionSpecific(v, written));
+  if (value && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveVersionSpecific(v, written);
+    if (typeof out.reference === 'string' && wantsVersion(out)) {
+      const plain = out.reference.replace(/\/_history\/.*$/, '');
+      if (written.has(plain)) {
+        out.reference = `${plain}/_history/${written.get(plain)}`;
+        const rest = out.extension.filter((x) => !(x && x.url === RESOLVE_AS_VERSION_SPECIFIC));
+        if (rest.length) out.extension = rest; else delete out.extension;
+      }
+    }
+    return out;
+  }
+  return value;
+}
+
 async function transaction(bundle) {
   const entries = bundle.entry ?? [];
   // Identities first: conditional creates that match, and fresh ids for the others.
@@ -409,7 +444,9 @@ async function transaction(bundle) {
     if (item.target && e.fullUrl) map.set(e.fullUrl.toLowerCase(), `${type}/${item.target}`);
   }
   const order = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
-  plan.sort((a, b) => (order[a.e.request.method] ?? 4) - (order[b.e.request.method] ?? 4) || a.index - b.index);
+  const late = (item) => (config.resolveVersionSpecific && item.e.resource && hasVersionSpecificRequest(item.e.resource) ? 1 : 0);
+  plan.sort((a, b) => late(a) - late(b) || (order[a.e.request.method] ?? 4) - (order[b.e.request.method] ?? 4) || a.index - b.index);
+  const written = new Map();  // "Type/id" -> version written by this transaction
   const results = new Array(entries.length);
   const log = [];
   undo = log;
@@ -417,7 +454,8 @@ async function transaction(bundle) {
     for (const { e, index, target } of plan) {
       const req = e.request;
       const [path, query] = splitUrl(req.url.startsWith('/') ? req.url : '/' + req.url);
-      const body = e.resource ? rewriteReferences(e.resource, map) : undefined;
+      let body = e.resource ? rewriteReferences(e.resource, map) : undefined;
+      if (body && config.resolveVersionSpecific) body = resolveVersionSpecific(body, written);
       const type = path.split('/').filter(Boolean)[0];
       let result;
       if (req.method === 'PUT' && body && target) {
@@ -440,6 +478,7 @@ async function transaction(bundle) {
         result = await interact(req.method, path, query, entryHeaders(req), body);
       }
       results[index] = responseEntry(result);
+      if (result.resource && result.resource.id) written.set(refOf(result.resource), versionOf(result.resource));
     }
   } catch (err) {
     rollback(log);  // all or nothing
@@ -623,7 +662,7 @@ function configProblem(json) {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return 'config must be a JSON object';
   for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return `unknown config key ${k}`;
   const c = { ...DEFAULT_CONFIG, ...json };
-  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate']) {
+  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate', 'resolveVersionSpecific']) {
     if (typeof c[k] !== 'boolean') return `${k} must be true or false`;
   }
   for (const k of ['bearerToken', 'basicUser', 'basicPassword']) if (typeof c[k] !== 'string') return `${k} must be a string`;

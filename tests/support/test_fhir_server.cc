@@ -297,6 +297,7 @@ Status TestFhirServer::Configure(const ServerConfig& config) {
   json::SetString(d, "basicPassword", config.basic_password, a);
   json::Set(d, "conditionalCreate", json::Value(config.conditional_create), a);
   json::Set(d, "delayMs", json::Value(config.delay_ms), a);
+  json::Set(d, "resolveVersionSpecific", json::Value(config.resolve_version_specific), a);
   if (!config.capability_statement_json.empty()) {
     auto cs = json::Parse(config.capability_statement_json, 256);
     if (!cs.ok()) return cs.status();

@@ -30,6 +30,9 @@ struct ServerConfig {
   std::string basic_user, basic_password;
   bool conditional_create = true;      // declared and honoured (If-None-Exist)
   int delay_ms = 0;                    // every FHIR answer delayed (timeouts)
+  // Honours the resolve-as-version-specific extension in transactions; false: like servers
+  // that keep such references as sent (unversioned).
+  bool resolve_version_specific = true;
   std::string capability_statement_json;  // served verbatim at /metadata when set (Epic profile)
 };
 

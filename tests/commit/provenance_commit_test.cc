@@ -1,0 +1,141 @@
+// How the Provenance reaches a transaction server: inside the same transaction as the resources
+// (one round trip, never a resource on the server without its Provenance), its targets versioned
+// by the server through the resolve-as-version-specific extension — or pinned by the engine when
+// the server keeps the references as sent; refused inside the transaction, it goes on its own or
+// to the local ledger. Checked on the loopback FHIR server itself.
+#include <boost/test/unit_test.hpp>
+
+#include "fhir/resource.h"
+#include "plugin/commit/commit_executor.h"
+#include "tests/commit/commit_fixture.h"
+
+namespace countersign::commit::testing {
+namespace {
+
+BOOST_AUTO_TEST_SUITE(provenance_in_the_transaction)
+
+using countersign::testing::Fault;
+using countersign::testing::ServerConfig;
+using S = core::ProposalStatus;
+
+const char* kTransactionPath = "^/fhir/R4/?$";
+
+const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
+  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
+  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
+
+json::Document OnlyProvenanceOf(CommitHarness& h, const std::string& id) {
+  auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
+  BOOST_REQUIRE(provs.size() == 1u);
+  return std::move(provs[0]);
+}
+
+std::string TargetOf(const json::Value& provenance) {
+  const json::Value* targets = json::Member(provenance, "target");
+  BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
+  return std::string(json::GetString((*targets)[0], "reference").value_or(""));
+}
+
+BOOST_AUTO_TEST_CASE(one_transaction_carries_the_provenance_with_server_versioned_targets) {
+  CommitHarness h;
+  std::string a = h.ApprovedNote("k-a", "First note.");
+  std::string b = h.ApprovedNote("k-b", "Second note.");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 2u);
+  for (const auto& o : outcomes) BOOST_TEST(o.status == "committed", o.detail);
+  h.ExpectNoteCommittedOnce(a);
+  h.ExpectNoteCommittedOnce(b);
+  // One round trip per proposal: the transaction, and no write of the Provenance on its own.
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 2u);
+  BOOST_TEST(h.RequestsSeen("POST", "/Provenance") == 0u);
+  BOOST_TEST(h.RequestsSeen("PUT", "/Provenance") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_update_target_names_the_version_the_transaction_wrote) {
+  CommitHarness h;
+  std::string appt = h.ServerCreate(kAppointment);
+  std::string base = std::string(fhir::VersionId(h.ServerRead(appt)).value_or(""));
+  std::string id = h.ApprovedUpdate("k-move", appt, R"({"start":"2026-12-02T10:00:00Z",
+      "end":"2026-12-02T10:30:00Z"})", false, "appointment");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  std::string now = std::string(fhir::VersionId(h.ServerRead(appt)).value_or(""));
+  BOOST_TEST(now != base);
+  BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == appt + "/_history/" + now);
+  BOOST_TEST(h.RequestsSeen("PUT", "/Provenance") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_that_keeps_the_references_gets_them_pinned_by_the_engine) {
+  ServerConfig config;
+  config.resolve_version_specific = false;  // like a server that does not know the extension
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-pin");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.ExpectNoteCommittedOnce(id);  // versioned, the extension gone
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
+  BOOST_TEST(h.RequestsSeen("PUT", "/Provenance/") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_pin_cut_off_is_finished_on_the_next_attempt) {
+  ServerConfig config;
+  config.resolve_version_specific = false;
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-pin-later");
+  Fault down;
+  down.method = "PUT";
+  down.path_regex = "/Provenance/";
+  down.status = 503;
+  down.count = 20;  // more than the client's retries: the attempt ends retry-later
+  BOOST_REQUIRE(h.server.AddFault(down).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
+  BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
+  BOOST_TEST(h.StatusOf(id) == S::kCommitting);
+  BOOST_REQUIRE(h.server.ClearFaults().ok());
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  h.ExpectNoteCommittedOnce(id);  // found by its tag, pinned: still one Provenance, one note
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
+}
+
+// Declared writable in the CapabilityStatement, refused in practice: the transaction is refused
+// as a whole, sent again without the Provenance, and the Provenance (refused on its own too) is
+// kept in the local ledger with versioned targets.
+BOOST_AUTO_TEST_CASE(provenance_refused_inside_the_transaction_goes_to_the_ledger) {
+  auto& server = countersign::testing::SharedTestFhirServer();
+  BOOST_REQUIRE(server.Configure({}).ok());
+  auto metadata = server.Raw("GET", "/metadata");
+  BOOST_REQUIRE(metadata.ok() && metadata->status == 200);
+  ServerConfig config;
+  config.capability_statement_json = metadata->body;  // still declares Provenance create
+  config.read_only_types = {"Provenance"};
+  config.read_only_status = 403;
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-refused");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
+  BOOST_TEST(h.ServerSearch("Provenance", "").empty());
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 2u);
+  auto ledger = h.core.store->ReadProvenanceLedger(id, 0, 10);
+  BOOST_REQUIRE(ledger.ok() && ledger->size() == 1u);
+  auto prov = json::Parse((*ledger)[0].provenance_json);
+  BOOST_REQUIRE(prov.ok());
+  auto notes = h.ServerSearch("DocumentReference", "");
+  BOOST_REQUIRE(notes.size() == 1u);
+  BOOST_TEST(TargetOf(*prov) == "DocumentReference/" +
+                                    std::string(fhir::ResourceId(notes[0]).value_or("")) +
+                                    "/_history/" +
+                                    std::string(fhir::VersionId(notes[0]).value_or("")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace countersign::commit::testing
