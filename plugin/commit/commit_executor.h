@@ -1,6 +1,7 @@
-// Executes one approved proposal's write plan against the FHIR server: the transaction (or the
-// ordered per-resource writes), then the Provenance with versioned targets. Knows nothing of the
-// store: the CommitEngine records what it returns.
+// Executes one approved proposal's write plan against the FHIR server: one transaction that
+// carries the Provenance too, or the ordered per-resource writes and then the Provenance; its
+// targets always end up naming the committed versions (provenance_targets.h). Knows nothing of
+// the store: the CommitEngine records what it returns.
 //
 // Exactly once: with `reconcile` set (a later attempt after a crash, a lost answer or a deferred
 // retry), every write is first looked up on the server — creates by their Countersign

@@ -71,7 +71,7 @@ Result<WritePlan> PlanWrites(const json::Value& bundle, const fhir::Capabilities
 
   bool device_local = false;
   for (const auto& d : devices) device_local |= d.destination == Destination::kLocal;
-  // One transaction when the server has them: every server-bound entry but the Provenance.
+  // One transaction when the server has them (the executor adds the Provenance to it).
   plan.mode = caps.transaction ? PlanMode::kTransaction : PlanMode::kPerResource;
   for (auto& d : devices) plan.writes.push_back(std::move(d));
   for (auto& m : mapped) plan.writes.push_back(std::move(m));
@@ -84,9 +84,13 @@ Result<WritePlan> PlanWrites(const json::Value& bundle, const fhir::Capabilities
   plan.summary = (plan.mode == PlanMode::kTransaction ? "transaction of " : "per-resource writes: ") +
                  std::to_string(server_writes) + " entr" + (server_writes == 1 ? "y" : "ies");
   if (!provenance.empty()) {
-    plan.summary += provenance[0].destination == Destination::kServer
-                        ? ", then the Provenance with versioned targets"
-                        : ", Provenance kept in the local ledger (server refuses it)";
+    if (provenance[0].destination == Destination::kLocal) {
+      plan.summary += ", Provenance kept in the local ledger (server refuses it)";
+    } else {
+      plan.summary += plan.mode == PlanMode::kTransaction
+                          ? " and the Provenance with versioned targets"
+                          : ", then the Provenance with versioned targets";
+    }
   }
   if (device_local) plan.summary += ", AI Device contained in the Provenance (server refuses it)";
   return plan;

@@ -1,13 +1,16 @@
 // The write plan: how an approved pending Bundle reaches a particular FHIR server, decided from
 // what that server declares in its CapabilityStatement.
 //
-// - A server with transactions gets one transaction Bundle (all mapped resources and the AI
-//   Device); otherwise ordered per-resource writes, Device first, then the mapped resources in
-//   Bundle order (a note amendment creates the new note before superseding the old one).
-// - The Provenance is always written last, on its own, because its targets must name the
-//   committed versions (Type/id/_history/v) that only the server's answers tell us. A server that
-//   refuses Provenance writes gets none: the Provenance goes to the local ledger instead. The AI
-//   Device follows the same rule (Epic's sandbox can create neither).
+// - A server with transactions gets one transaction Bundle (all mapped resources, the AI Device
+//   and the Provenance, last); otherwise ordered per-resource writes, Device first, then the
+//   mapped resources in Bundle order (a note amendment creates the new note before superseding
+//   the old one), then the Provenance on its own.
+// - The Provenance's targets must name the committed versions (Type/id/_history/v). In a
+//   transaction they carry the resolve-as-version-specific extension and the server fills them
+//   in; per-resource, or where a server kept them as sent, the executor pins them from the
+//   server's answers (provenance_targets.h). A server that refuses Provenance writes gets none:
+//   the Provenance goes to the local ledger instead. The AI Device follows the same rule (Epic's
+//   sandbox can create neither).
 // - A mapped resource the server cannot write (Epic: Appointment is read-only) makes the plan fail
 //   with kUnsupported: nothing is sent, and a person is told why.
 //
