@@ -313,19 +313,20 @@ class Executor {
   }
 
   // found: this proposal's Provenance on the server. Its targets are pinned to the committed
-  // versions, by the server or now by an update; if the server refuses that update, the
-  // committed state stands and the pinned Provenance is kept in the local ledger as well.
+  // versions, by the server (or an earlier attempt: kept, even if the resource has moved on
+  // since) or now by an update; if the server refuses that update, the committed state stands
+  // and the pinned Provenance is kept in the local ledger as well.
   bool SettleProvenance(const Value& found) {
     std::string id(fhir::ResourceId(found).value_or(""));
     std::string version(fhir::VersionId(found).value_or(""));
     provenance_settled_ = true;
-    if (TargetsPinned(found, out_.writes)) {
+    if (TargetsVersioned(found, out_.writes)) {
       out_.provenance_reference = "Provenance/" + id + "/_history/" + version;
       return true;
     }
     Document pinned;
     pinned.CopyFrom(found, pinned.GetAllocator());
-    PinTargets(pinned, out_.writes, pinned.GetAllocator());
+    PinUnversionedTargets(pinned, out_.writes, pinned.GetAllocator());
     auto put = client_.Update(pinned, version);
     if (put.ok()) {
       out_.provenance_reference = "Provenance/" + id + "/_history/" + put->version_id;

@@ -20,10 +20,13 @@ void ForEachTarget(Target& provenance, Fn&& fn) {
   }
 }
 
-// The write a target names (Type/id, any version), if any.
-const WriteRecord* WriteNamedBy(const Value& target, const std::vector<WriteRecord>& writes) {
+// The write a target names (Type/id, any version), if any; *versioned tells whether the target
+// names a version.
+const WriteRecord* WriteNamedBy(const Value& target, const std::vector<WriteRecord>& writes,
+                                bool* versioned = nullptr) {
   auto ref = fhir::Reference::Parse(*json::GetString(target, "reference"));
   if (!ref.ok() || ref->is_uuid) return nullptr;
+  if (versioned != nullptr) *versioned = !ref->version_id.empty();
   for (const WriteRecord& w : writes) {
     if (w.resource_type == ref->type && w.id == ref->id && w.outcome != "contained") return &w;
   }
@@ -71,15 +74,26 @@ std::optional<std::string> WrittenAs(const Value& target, const PlannedWrite& w)
   return std::nullopt;
 }
 
+void Pin(Value& provenance, const std::vector<WriteRecord>& writes, bool keep_versioned,
+         json::Allocator& alloc) {
+  ForEachTarget(provenance, [&](Value& t) {
+    bool versioned = false;
+    const WriteRecord* w = WriteNamedBy(t, writes, &versioned);
+    if (w == nullptr) return;
+    if (!(versioned && keep_versioned)) json::SetString(t, "reference", w->Versioned(), alloc);
+    DropVersionRequest(t);
+  });
+}
+
 }  // namespace
 
 void PinTargets(Value& provenance, const std::vector<WriteRecord>& writes, json::Allocator& alloc) {
-  ForEachTarget(provenance, [&](Value& t) {
-    const WriteRecord* w = WriteNamedBy(t, writes);
-    if (w == nullptr) return;
-    json::SetString(t, "reference", w->Versioned(), alloc);
-    DropVersionRequest(t);
-  });
+  Pin(provenance, writes, /*keep_versioned=*/false, alloc);
+}
+
+void PinUnversionedTargets(Value& provenance, const std::vector<WriteRecord>& writes,
+                           json::Allocator& alloc) {
+  Pin(provenance, writes, /*keep_versioned=*/true, alloc);
 }
 
 void RequestVersionedTargets(Value& provenance, const std::vector<const PlannedWrite*>& sent,
@@ -95,13 +109,13 @@ void RequestVersionedTargets(Value& provenance, const std::vector<const PlannedW
   });
 }
 
-bool TargetsPinned(const Value& provenance, const std::vector<WriteRecord>& writes) {
-  bool pinned = true;
+bool TargetsVersioned(const Value& provenance, const std::vector<WriteRecord>& writes) {
+  bool all = true;
   ForEachTarget(provenance, [&](const Value& t) {
-    const WriteRecord* w = WriteNamedBy(t, writes);
-    if (w != nullptr && *json::GetString(t, "reference") != w->Versioned()) pinned = false;
+    bool versioned = false;
+    if (WriteNamedBy(t, writes, &versioned) != nullptr && !versioned) all = false;
   });
-  return pinned;
+  return all;
 }
 
 }  // namespace countersign::commit

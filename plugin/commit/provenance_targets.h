@@ -36,7 +36,13 @@ void PinTargets(json::Value& provenance, const std::vector<WriteRecord>& writes,
 void RequestVersionedTargets(json::Value& provenance, const std::vector<const PlannedWrite*>& sent,
                              json::Allocator& alloc);
 
-// True when every target naming one of writes names exactly its committed version.
-bool TargetsPinned(const json::Value& provenance, const std::vector<WriteRecord>& writes);
+// PinTargets for the targets that name no version yet; version-specific ones are left alone.
+// For a Provenance found on the server: what the server (or an earlier attempt) pinned is the
+// version that was committed, even if the resource has changed since.
+void PinUnversionedTargets(json::Value& provenance, const std::vector<WriteRecord>& writes,
+                           json::Allocator& alloc);
+
+// True when every target naming one of writes is version-specific (Type/id/_history/v).
+bool TargetsVersioned(const json::Value& provenance, const std::vector<WriteRecord>& writes);
 
 }  // namespace countersign::commit

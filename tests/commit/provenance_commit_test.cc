@@ -103,6 +103,40 @@ BOOST_AUTO_TEST_CASE(a_pin_cut_off_is_finished_on_the_next_attempt) {
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
 }
 
+// The transaction is applied but its answer lost; before the retry a clinician edits the note.
+// The retry finds everything by identifier and tag, sends nothing, and the Provenance still
+// names the version the commit wrote, not the clinician's newer one.
+BOOST_AUTO_TEST_CASE(a_retry_after_a_lost_answer_keeps_the_committed_version) {
+  CommitHarness h;
+  std::string id = h.ApprovedNote("k-lost");
+  Fault lost;
+  lost.method = "POST";
+  lost.path_regex = kTransactionPath;
+  lost.status = 503;
+  lost.after_apply = true;
+  BOOST_REQUIRE(h.server.AddFault(lost).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
+  BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
+  auto notes = h.ServerSearch("DocumentReference", "");
+  BOOST_REQUIRE(notes.size() == 1u);
+  std::string note = "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or(""));
+  std::string committed = std::string(fhir::VersionId(notes[0]).value_or(""));
+  json::Document edited = h.ServerRead(note);
+  json::SetString(edited, "description", "edited by the clinician", edited.GetAllocator());
+  h.ServerUpdate(note, json::Stringify(edited));
+  BOOST_REQUIRE(std::string(fhir::VersionId(h.ServerRead(note)).value_or("")) != committed);
+
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  BOOST_TEST(h.StatusOf(id) == S::kCommitted);
+  BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == note + "/_history/" + committed);
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
+  BOOST_TEST(h.RequestsSeen("PUT", "/Provenance") == 0u);
+}
+
 // Declared writable in the CapabilityStatement, refused in practice: the transaction is refused
 // as a whole, sent again without the Provenance, and the Provenance (refused on its own too) is
 // kept in the local ledger with versioned targets.
