@@ -114,8 +114,21 @@ BOOST_DATA_TEST_CASE(stale_base_version_is_a_conflict_and_nothing_is_overwritten
   BOOST_TEST(json::GetString(final_appt, "comment").value_or("") == "patient called: running late");
 }
 
-BOOST_AUTO_TEST_CASE(provenance_refused_goes_to_the_local_ledger) {
+// A server that refuses Provenance writes: undeclared in its CapabilityStatement (nothing is
+// sent), or declared and refused in practice (the transaction carrying it is refused as a whole
+// and sent again without it; refused on its own too). Either way the note is committed once and
+// the Provenance, with the note's committed version as target, is kept in the local ledger.
+BOOST_DATA_TEST_CASE(provenance_refused_goes_to_the_local_ledger, bdata::make({false, true}),
+                     declared) {
   ServerConfig config;
+  if (declared) {
+    auto& server = countersign::testing::SharedTestFhirServer();
+    BOOST_REQUIRE(server.Configure({}).ok());
+    auto metadata = server.Raw("GET", "/metadata");
+    BOOST_REQUIRE(metadata.ok() && metadata->status == 200);
+    config.capability_statement_json = metadata->body;  // declares Provenance create
+    config.read_only_status = 403;
+  }
   config.read_only_types = {"Provenance"};
   CommitHarness h(config);
   std::string id = h.ApprovedNote("k-ledger");
@@ -124,14 +137,19 @@ BOOST_AUTO_TEST_CASE(provenance_refused_goes_to_the_local_ledger) {
   BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
   BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
   BOOST_TEST(h.ServerSearch("Provenance", "").empty());
+  BOOST_TEST(h.RequestsSeen("POST", "^/fhir/R4/?$") == (declared ? 2u : 1u));
   auto ledger = h.core.store->ReadProvenanceLedger(id, 0, 10);
   BOOST_REQUIRE(ledger.ok());
   BOOST_REQUIRE(ledger->size() == 1u);
   auto prov = json::Parse((*ledger)[0].provenance_json);
   BOOST_REQUIRE(prov.ok());
-  std::string target = json::Stringify(*json::Member(*prov, "target"));
-  BOOST_TEST(target.find("DocumentReference/") != std::string::npos);
-  BOOST_TEST(target.find("/_history/") != std::string::npos);
+  auto notes = h.ServerSearch("DocumentReference", "");
+  BOOST_REQUIRE(notes.size() == 1u);
+  const json::Value* targets = json::Member(*prov, "target");
+  BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
+  BOOST_TEST(json::GetString((*targets)[0], "reference").value_or("") ==
+             "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or("")) +
+                 "/_history/" + std::string(fhir::VersionId(notes[0]).value_or("")));
 }
 
 // A server that answers 503 (or 429 with Retry-After), before applying the write or after it

@@ -2,7 +2,8 @@
 // (one round trip, never a resource on the server without its Provenance), its targets versioned
 // by the server through the resolve-as-version-specific extension — or pinned by the engine when
 // the server keeps the references as sent; refused inside the transaction, it goes on its own or
-// to the local ledger. Checked on the loopback FHIR server itself.
+// to the local ledger (commit_engine_test: provenance_refused_goes_to_the_local_ledger). Checked
+// on the loopback FHIR server itself.
 #include <boost/test/unit_test.hpp>
 
 #include "fhir/resource.h"
@@ -135,38 +136,6 @@ BOOST_AUTO_TEST_CASE(a_retry_after_a_lost_answer_keeps_the_committed_version) {
   BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == note + "/_history/" + committed);
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
   BOOST_TEST(h.RequestsSeen("PUT", "/Provenance") == 0u);
-}
-
-// Declared writable in the CapabilityStatement, refused in practice: the transaction is refused
-// as a whole, sent again without the Provenance, and the Provenance (refused on its own too) is
-// kept in the local ledger with versioned targets.
-BOOST_AUTO_TEST_CASE(provenance_refused_inside_the_transaction_goes_to_the_ledger) {
-  auto& server = countersign::testing::SharedTestFhirServer();
-  BOOST_REQUIRE(server.Configure({}).ok());
-  auto metadata = server.Raw("GET", "/metadata");
-  BOOST_REQUIRE(metadata.ok() && metadata->status == 200);
-  ServerConfig config;
-  config.capability_statement_json = metadata->body;  // still declares Provenance create
-  config.read_only_types = {"Provenance"};
-  config.read_only_status = 403;
-  CommitHarness h(config);
-  std::string id = h.ApprovedNote("k-refused");
-  auto outcomes = h.Drain();
-  BOOST_REQUIRE(outcomes.size() == 1u);
-  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
-  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);
-  BOOST_TEST(h.ServerSearch("Provenance", "").empty());
-  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 2u);
-  auto ledger = h.core.store->ReadProvenanceLedger(id, 0, 10);
-  BOOST_REQUIRE(ledger.ok() && ledger->size() == 1u);
-  auto prov = json::Parse((*ledger)[0].provenance_json);
-  BOOST_REQUIRE(prov.ok());
-  auto notes = h.ServerSearch("DocumentReference", "");
-  BOOST_REQUIRE(notes.size() == 1u);
-  BOOST_TEST(TargetOf(*prov) == "DocumentReference/" +
-                                    std::string(fhir::ResourceId(notes[0]).value_or("")) +
-                                    "/_history/" +
-                                    std::string(fhir::VersionId(notes[0]).value_or("")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
