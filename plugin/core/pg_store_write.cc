@@ -212,6 +212,7 @@ using pg_internal::ApplyUpdateIn;
 Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRecord& audit) {
   CS_RETURN_IF_ERROR(CheckNewProposal(p));
   const std::string sha = Sha256Hex(p.draft_json);
+  const ProposalEvent submit_event = SubmitEvent(p, audit.actor_role);
   CreateResult out;
   Status s = RunWrite([&](Conn& c) -> Status {
     // Up to two rounds: a concurrent submit of the same key can commit between the lookup and
@@ -230,13 +231,17 @@ Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRe
       if (*inserted) break;
       if (round == 1) return Status::Internal("idempotency key taken but not found");
     }
-    CS_RETURN_IF_ERROR(pg_internal::InsertEvent(c, p.id, SubmitEvent(p, audit.actor_role)));
+    CS_RETURN_IF_ERROR(pg_internal::InsertEvent(c, p.id, submit_event));
     out.proposal.id = p.id;
     out.created = true;
     return AppendAuditIn(c, audit).status();
   });
   if (!s.ok()) return s;
-  auto loaded = GetProposal(out.proposal.id);
+  if (out.created) {
+    out.proposal = NewlyCreatedProposal(p, sha, submit_event);
+    return out;
+  }
+  auto loaded = GetProposal(out.proposal.id);  // the earlier submission, as stored
   if (!loaded.ok()) return loaded.status();
   out.proposal = std::move(loaded).value();
   return out;

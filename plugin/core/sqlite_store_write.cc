@@ -214,6 +214,7 @@ using sqlite_internal::ApplyUpdateIn;
 Result<CreateResult> SqliteStore::CreateProposal(const NewProposal& p, const AuditRecord& audit) {
   CS_RETURN_IF_ERROR(CheckNewProposal(p));
   std::string sha = Sha256Hex(p.draft_json);
+  const ProposalEvent submit_event = SubmitEvent(p, audit.actor_role);
   CreateResult out;
   Status s = RunWrite([&](Db& db) -> Status {
     {
@@ -233,13 +234,17 @@ Result<CreateResult> SqliteStore::CreateProposal(const NewProposal& p, const Aud
     }
     CS_RETURN_IF_ERROR(InsertProposal(db, p, sha));
     CS_RETURN_IF_ERROR(
-        sqlite_internal::InsertEventForCreate(db, p.id, SubmitEvent(p, audit.actor_role)));
+        sqlite_internal::InsertEventForCreate(db, p.id, submit_event));
     out.proposal.id = p.id;
     out.created = true;
     return AppendAuditIn(db, audit).status();
   });
   if (!s.ok()) return s;
-  auto loaded = GetProposal(out.proposal.id);
+  if (out.created) {
+    out.proposal = NewlyCreatedProposal(p, sha, submit_event);
+    return out;
+  }
+  auto loaded = GetProposal(out.proposal.id);  // the earlier submission, as stored
   if (!loaded.ok()) return loaded.status();
   out.proposal = std::move(loaded).value();
   return out;

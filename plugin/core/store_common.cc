@@ -25,6 +25,33 @@ ProposalEvent SubmitEvent(const NewProposal& p, const std::string& actor_role) {
   return e;
 }
 
+Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha256,
+                              const ProposalEvent& submit_event) {
+  Proposal out;
+  out.id = p.id;
+  out.kind = p.kind;
+  out.action = p.action;
+  out.patient = p.patient;
+  out.owner = p.owner;
+  out.ai_principal = p.ai_principal;
+  out.status = ProposalStatus::kPending;
+  out.revision = 0;
+  out.created_at = p.created_at;
+  out.updated_at = p.created_at;
+  out.expires_at = p.expires_at;
+  out.encounter = p.encounter;
+  out.idempotency_key = p.idempotency_key;
+  out.draft_sha256 = draft_sha256;
+  out.row_version = 1;
+  out.draft_json = p.draft_json;
+  out.bundle_json = p.bundle_json;
+  out.patches_json = p.patches_json;
+  ProposalEvent first = submit_event;
+  first.seq = 1;
+  out.history.push_back(std::move(first));
+  return out;
+}
+
 Status IdempotencyKeyReused(const std::string& idempotency_key) {
   return Status::Conflict("idempotency key " + idempotency_key +
                           " was already used for a different draft");

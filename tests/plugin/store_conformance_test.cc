@@ -97,6 +97,46 @@ void Drive(Store& store, const std::string& id, S target) {
   }
 }
 
+// Every member, history included: what CreateProposal answers must be what GetProposal reads.
+void ExpectSameProposal(const Proposal& a, const Proposal& b) {
+  BOOST_TEST(a.id == b.id);
+  BOOST_TEST(a.kind == b.kind);
+  BOOST_TEST(a.action == b.action);
+  BOOST_TEST(a.patient == b.patient);
+  BOOST_TEST(a.owner == b.owner);
+  BOOST_TEST(a.ai_principal == b.ai_principal);
+  BOOST_TEST(a.status == b.status);
+  BOOST_TEST(a.revision == b.revision);
+  BOOST_TEST(a.created_at == b.created_at);
+  BOOST_TEST(a.updated_at == b.updated_at);
+  BOOST_TEST(a.expires_at == b.expires_at);
+  BOOST_TEST(a.encounter == b.encounter);
+  BOOST_TEST(a.idempotency_key == b.idempotency_key);
+  BOOST_TEST(a.draft_sha256 == b.draft_sha256);
+  BOOST_TEST(a.row_version == b.row_version);
+  BOOST_TEST(a.draft_json == b.draft_json);
+  BOOST_TEST(a.bundle_json == b.bundle_json);
+  BOOST_TEST(a.patches_json == b.patches_json);
+  BOOST_TEST(a.outcome_json == b.outcome_json);
+  BOOST_REQUIRE(a.history.size() == b.history.size());
+  for (size_t i = 0; i < a.history.size(); ++i) {
+    const ProposalEvent& x = a.history[i];
+    const ProposalEvent& y = b.history[i];
+    BOOST_TEST(x.seq == y.seq);
+    BOOST_TEST(x.at == y.at);
+    BOOST_TEST(x.actor == y.actor);
+    BOOST_TEST(x.actor_role == y.actor_role);
+    BOOST_TEST(x.event == y.event);
+    BOOST_TEST(x.from_status == y.from_status);
+    BOOST_TEST(x.to_status == y.to_status);
+    BOOST_TEST(x.reason_code == y.reason_code);
+    BOOST_TEST(x.reason_text == y.reason_text);
+    BOOST_TEST(x.detail_json == y.detail_json);
+  }
+  BOOST_TEST(a.revisions.size() == b.revisions.size());
+  BOOST_TEST(a.approvals.size() == b.approvals.size());
+}
+
 int64_t AuditCount(Store& store) {
   auto h = store.ReadAuditHead();
   BOOST_REQUIRE(h.ok());
@@ -114,6 +154,9 @@ BOOST_DATA_TEST_CASE(create_and_get_round_trip, bdata::make(StoreBackendNames())
   Proposal p = Create(*store, n);
   auto got = store->GetProposal("p-1");
   BOOST_REQUIRE(got.ok());
+  ExpectSameProposal(p, *got);
+  BOOST_TEST(got->row_version == 1);
+  BOOST_TEST(got->updated_at == 1000);
   BOOST_TEST(got->id == "p-1");
   BOOST_TEST(got->kind == "note");
   BOOST_TEST(got->patient == "Patient/p1");
@@ -128,6 +171,7 @@ BOOST_DATA_TEST_CASE(create_and_get_round_trip, bdata::make(StoreBackendNames())
   BOOST_TEST(got->bundle_json == n.bundle_json);
   BOOST_TEST(got->patches_json == n.patches_json);
   BOOST_REQUIRE(got->history.size() == 1u);
+  BOOST_TEST(got->history[0].seq == 1);
   BOOST_TEST(got->history[0].event == "submit");
   BOOST_TEST(got->history[0].to_status == "pending");
   BOOST_TEST(got->history[0].actor == "Device/ai-scribe");
