@@ -102,6 +102,12 @@ struct FhirClient::Impl {
     r.timeout = options.request_timeout;
     r.headers.emplace_back("Accept", "application/fhir+json");
     if (!r.body.empty()) r.headers.emplace_back("Content-Type", "application/fhir+json");
+    // Writes ask for the written resource back (FHIR http.html#ins-prefer): some servers answer a
+    // transaction entry with only its location otherwise, and the engine would have to read it.
+    bool is_write = r.method == "POST" || r.method == "PUT" || r.method == "PATCH";
+    if (is_write && r.url.find("/_search") == std::string::npos) {
+      r.headers.emplace_back("Prefer", "return=representation");
+    }
     if (!options.auth.bearer_token.empty()) {
       r.headers.emplace_back("Authorization", "Bearer " + options.auth.bearer_token);
     } else if (!options.auth.basic_user.empty()) {

@@ -4,6 +4,8 @@
 // the server keeps the references as sent; refused inside the transaction, it goes on its own or
 // to the local ledger (commit_engine_test: provenance_refused_goes_to_the_local_ledger). Checked
 // on the loopback FHIR server itself.
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "fhir/resource.h"
@@ -18,6 +20,7 @@ BOOST_AUTO_TEST_SUITE(provenance_in_the_transaction)
 using countersign::testing::Fault;
 using countersign::testing::ServerConfig;
 using S = core::ProposalStatus;
+namespace bdata = boost::unit_test::data;
 
 const char* kTransactionPath = "^/fhir/R4/?$";
 
@@ -78,6 +81,24 @@ BOOST_AUTO_TEST_CASE(a_server_that_keeps_the_references_gets_them_pinned_by_the_
   h.ExpectNoteCommittedOnce(id);  // versioned, the extension gone
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
   BOOST_TEST(h.RequestsSeen("PUT", "/Provenance/") == 1u);
+}
+
+// A server that answers the transaction with locations only: ids and versions come from them,
+// and the Provenance is read back once to see whether its targets were versioned.
+BOOST_DATA_TEST_CASE(a_server_answering_minimally_still_gets_versioned_targets,
+                     bdata::make({true, false}), resolves) {
+  ServerConfig config;
+  config.return_minimal = true;
+  config.resolve_version_specific = resolves;
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-minimal");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.ExpectNoteCommittedOnce(id);
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
+  BOOST_TEST(h.RequestsSeen("GET", "^/fhir/R4/Provenance/[^?]+$") == 1u);
+  BOOST_TEST(h.RequestsSeen("PUT", "/Provenance/") == (resolves ? 0u : 1u));
 }
 
 BOOST_AUTO_TEST_CASE(a_pin_cut_off_is_finished_on_the_next_attempt) {

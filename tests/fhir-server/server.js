@@ -72,6 +72,7 @@ const DEFAULT_CONFIG = {
   transactions: true, batch: true, versionConflictStatus: 412, requireIfMatch: false,
   readOnlyTypes: [], readOnlyStatus: 405, bearerToken: '', basicUser: '', basicPassword: '',
   conditionalCreate: true, delayMs: 0, capabilityStatement: null, resolveVersionSpecific: true,
+  returnMinimal: false,
 };
 let config = { ...DEFAULT_CONFIG };
 let faults = [];
@@ -352,7 +353,7 @@ function splitUrl(url) {
 function responseEntry(result) {
   const e = { response: { status: String(result.status) } };
   if (result.resource && result.resource.id && result.resource.resourceType !== 'OperationOutcome') {
-    e.resource = result.resource;
+    if (!config.returnMinimal) e.resource = result.resource;
     e.fullUrl = `${BASE}/${refOf(result.resource)}`;
     e.response.location = `${refOf(result.resource)}/_history/${versionOf(result.resource)}`;
     e.response.etag = `W/"${versionOf(result.resource)}"`;
@@ -607,6 +608,11 @@ async function answer(method, path, query, headers, body) {
     }
     status = result.status;
     resource = result.resource;
+    // A server that answers writes with headers only, whatever the client prefers.
+    if (config.returnMinimal && method !== 'GET' && resource && resource.resourceType !== 'Bundle' &&
+        resource.resourceType !== 'OperationOutcome') {
+      resource = undefined;
+    }
   } catch (err) {
     if (err instanceof FhirError) {
       status = err.status;
@@ -634,7 +640,8 @@ async function handleFhir(req, res, path, query, body) {
   const headers = req.headers;
   const method = req.method;
   const entry = { method, path: req.url, status: 0, ifMatch: headers['if-match'] || '',
-    ifNoneExist: headers['if-none-exist'] || '', hadAuthorization: !!headers.authorization };
+    ifNoneExist: headers['if-none-exist'] || '', prefer: headers.prefer || '',
+    hadAuthorization: !!headers.authorization };
   requestLog.push(entry);
   if (!authorized(headers)) {
     entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
@@ -662,7 +669,7 @@ function configProblem(json) {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return 'config must be a JSON object';
   for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return `unknown config key ${k}`;
   const c = { ...DEFAULT_CONFIG, ...json };
-  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate', 'resolveVersionSpecific']) {
+  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate', 'resolveVersionSpecific', 'returnMinimal']) {
     if (typeof c[k] !== 'boolean') return `${k} must be true or false`;
   }
   for (const k of ['bearerToken', 'basicUser', 'basicPassword']) if (typeof c[k] !== 'string') return `${k} must be a string`;

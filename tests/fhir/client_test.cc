@@ -80,6 +80,37 @@ BOOST_AUTO_TEST_CASE(create_read_vread_update_patch_delete) {
   BOOST_TEST(client->Read("Appointment", "no-such-id").status().IsNotFound());
 }
 
+// Writes ask for the resource back; reads and searches do not. On a server that answers writes
+// with headers only, the id and version still come from Location and ETag.
+BOOST_AUTO_TEST_CASE(writes_prefer_the_representation_and_cope_without_it) {
+  auto& server = SharedTestFhirServer();
+  auto client = ClientFor(server);
+  auto made = client->Create(Json(kAppointment));
+  BOOST_REQUIRE(made.ok());
+  BOOST_REQUIRE(client->Read("Appointment", made->id).ok());
+  BOOST_REQUIRE(client->Search("Appointment", "status=booked").ok());
+  auto seen = server.Requests();
+  BOOST_REQUIRE(seen.ok() && seen->size() == 3u);
+  BOOST_TEST((*seen)[0].prefer == "return=representation");
+  BOOST_TEST((*seen)[1].prefer == "");
+  BOOST_TEST((*seen)[2].prefer == "");
+
+  testing::ServerConfig minimal;
+  minimal.return_minimal = true;
+  BOOST_REQUIRE(server.Configure(minimal).ok());
+  auto bare = client->Create(Json(kAppointment));
+  BOOST_REQUIRE_MESSAGE(bare.ok(), bare.status().ToString());
+  BOOST_TEST(bare->body.IsNull());
+  BOOST_TEST(!bare->id.empty());
+  BOOST_TEST(bare->version_id == "1");
+  auto current = client->Read("Appointment", bare->id);
+  BOOST_REQUIRE(current.ok());
+  auto updated = client->Update(current->body, "1");
+  BOOST_REQUIRE_MESSAGE(updated.ok(), updated.status().ToString());
+  BOOST_TEST(updated->id == bare->id);
+  BOOST_TEST(updated->version_id == "2");
+}
+
 BOOST_AUTO_TEST_CASE(search_follows_next_links) {
   auto& server = SharedTestFhirServer();
   auto client = ClientFor(server);

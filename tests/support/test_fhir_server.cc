@@ -298,6 +298,7 @@ Status TestFhirServer::Configure(const ServerConfig& config) {
   json::Set(d, "conditionalCreate", json::Value(config.conditional_create), a);
   json::Set(d, "delayMs", json::Value(config.delay_ms), a);
   json::Set(d, "resolveVersionSpecific", json::Value(config.resolve_version_specific), a);
+  json::Set(d, "returnMinimal", json::Value(config.return_minimal), a);
   if (!config.capability_statement_json.empty()) {
     auto cs = json::Parse(config.capability_statement_json, 256);
     if (!cs.ok()) return cs.status();
@@ -343,6 +344,7 @@ Result<std::vector<SeenRequest>> TestFhirServer::Requests() {
     s.status = static_cast<int>(json::GetInt(e, "status").value_or(0));
     s.if_match = std::string(json::GetString(e, "ifMatch").value_or(""));
     s.if_none_exist = std::string(json::GetString(e, "ifNoneExist").value_or(""));
+    s.prefer = std::string(json::GetString(e, "prefer").value_or(""));
     s.had_authorization = json::GetBool(e, "hadAuthorization").value_or(false);
     out.push_back(std::move(s));
   }

@@ -33,6 +33,7 @@ struct ServerConfig {
   // Honours the resolve-as-version-specific extension in transactions; false: like servers
   // that keep such references as sent (unversioned).
   bool resolve_version_specific = true;
+  bool return_minimal = false;  // writes answered without the resource, whatever Prefer says
   std::string capability_statement_json;  // served verbatim at /metadata when set (Epic profile)
 };
 
@@ -59,6 +60,7 @@ struct SeenRequest {
   int status = 0;       // what was answered
   std::string if_match;
   std::string if_none_exist;
+  std::string prefer;  // the Prefer header, if any
   bool had_authorization = false;
 };
 
