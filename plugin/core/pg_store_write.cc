@@ -237,14 +237,7 @@ Result<CreateResult> PgStore::CreateProposal(const NewProposal& p, const AuditRe
     return AppendAuditIn(c, audit).status();
   });
   if (!s.ok()) return s;
-  if (out.created) {
-    out.proposal = NewlyCreatedProposal(p, sha, submit_event);
-    return out;
-  }
-  auto loaded = GetProposal(out.proposal.id);  // the earlier submission, as stored
-  if (!loaded.ok()) return loaded.status();
-  out.proposal = std::move(loaded).value();
-  return out;
+  return CreateAnswer(*this, std::move(out), p, sha, submit_event);
 }
 
 Result<Proposal> PgStore::UpdateProposal(const ProposalUpdate& update) {

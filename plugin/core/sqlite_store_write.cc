@@ -233,21 +233,13 @@ Result<CreateResult> SqliteStore::CreateProposal(const NewProposal& p, const Aud
       CS_RETURN_IF_ERROR(err);
     }
     CS_RETURN_IF_ERROR(InsertProposal(db, p, sha));
-    CS_RETURN_IF_ERROR(
-        sqlite_internal::InsertEventForCreate(db, p.id, submit_event));
+    CS_RETURN_IF_ERROR(sqlite_internal::InsertEventForCreate(db, p.id, submit_event));
     out.proposal.id = p.id;
     out.created = true;
     return AppendAuditIn(db, audit).status();
   });
   if (!s.ok()) return s;
-  if (out.created) {
-    out.proposal = NewlyCreatedProposal(p, sha, submit_event);
-    return out;
-  }
-  auto loaded = GetProposal(out.proposal.id);  // the earlier submission, as stored
-  if (!loaded.ok()) return loaded.status();
-  out.proposal = std::move(loaded).value();
-  return out;
+  return CreateAnswer(*this, std::move(out), p, sha, submit_event);
 }
 
 Result<Proposal> SqliteStore::UpdateProposal(const ProposalUpdate& update) {

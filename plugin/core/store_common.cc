@@ -52,6 +52,19 @@ Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha
   return out;
 }
 
+Result<CreateResult> CreateAnswer(Store& store, CreateResult out, const NewProposal& p,
+                                  const std::string& draft_sha256,
+                                  const ProposalEvent& submit_event) {
+  if (out.created) {
+    out.proposal = NewlyCreatedProposal(p, draft_sha256, submit_event);
+    return out;
+  }
+  auto earlier = store.GetProposal(out.proposal.id);
+  if (!earlier.ok()) return earlier.status();
+  out.proposal = std::move(earlier).value();
+  return out;
+}
+
 Status IdempotencyKeyReused(const std::string& idempotency_key) {
   return Status::Conflict("idempotency key " + idempotency_key +
                           " was already used for a different draft");

@@ -21,6 +21,11 @@ ProposalEvent SubmitEvent(const NewProposal& p, const std::string& actor_role);
 // submission's CPU). The conformance suite checks it against GetProposal.
 Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha256,
                               const ProposalEvent& submit_event);
+// CreateProposal's answer once its transaction has committed: with out.created, the new proposal
+// (NewlyCreatedProposal); otherwise the earlier submission under the same key, read from store.
+Result<CreateResult> CreateAnswer(Store& store, CreateResult out, const NewProposal& p,
+                                  const std::string& draft_sha256,
+                                  const ProposalEvent& submit_event);
 // CreateProposal: the key was used before for a different draft.
 Status IdempotencyKeyReused(const std::string& idempotency_key);
 
