@@ -62,7 +62,7 @@ struct CommitEngine::Impl {
                                     result_json);
     u.outcome_json = fhir::OperationOutcomeFor(why);
     auto done = deps.store->CompleteOutbox(e.id, options.worker_id, result_json, u);
-    if (!done.ok()) return {p.id, "retry-later", "store: " + done.status().ToString()};
+    if (!done.ok()) return {p.id, "retry-later", "store: " + done.ToString()};
     return {p.id, "failed", why.ToString()};
   }
 
@@ -109,7 +109,7 @@ struct CommitEngine::Impl {
             Finish(*p, ProposalStatus::kCommitted, core::kOutcomeSuccess, result);
         if (!run.ledger_provenance_json.empty()) u.ledger_provenance_json = run.ledger_provenance_json;
         auto done = deps.store->CompleteOutbox(e.id, options.worker_id, result, u);
-        if (!done.ok()) return {p->id, "retry-later", "store: " + done.status().ToString()};
+        if (!done.ok()) return {p->id, "retry-later", "store: " + done.ToString()};
         return {p->id, "committed", plan->summary};
       }
       case ExecutionKind::kConflict: {
@@ -117,7 +117,7 @@ struct CommitEngine::Impl {
                                         core::kOutcomeMinorFailure, result);
         u.outcome_json = fhir::OperationOutcomeFor(run.error);
         auto done = deps.store->CompleteOutbox(e.id, options.worker_id, result, u);
-        if (!done.ok()) return {p->id, "retry-later", "store: " + done.status().ToString()};
+        if (!done.ok()) return {p->id, "retry-later", "store: " + done.ToString()};
         return {p->id, "conflict", run.error.ToString()};
       }
       case ExecutionKind::kFailed:

@@ -65,9 +65,8 @@ class PgStore : public Store {
   Result<AuditHead> ReadAuditHead() override;
   Result<std::vector<OutboxEntry>> ClaimOutbox(const std::string& worker, int64_t now,
                                                int64_t lease_ms, int limit) override;
-  Result<Proposal> CompleteOutbox(int64_t outbox_id, const std::string& worker,
-                                  const std::string& result_json,
-                                  const ProposalUpdate& update) override;
+  Status CompleteOutbox(int64_t outbox_id, const std::string& worker,
+                        const std::string& result_json, const ProposalUpdate& update) override;
   Result<std::vector<OutboxEntry>> ListOutbox(const std::string& proposal_id) override;
   Status DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,
                      const std::string& result_json) override;

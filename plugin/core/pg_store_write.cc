@@ -293,9 +293,8 @@ Result<std::vector<OutboxEntry>> PgStore::ClaimOutbox(const std::string& worker,
   return out;
 }
 
-Result<Proposal> PgStore::CompleteOutbox(int64_t outbox_id, const std::string& worker,
-                                         const std::string& result_json,
-                                         const ProposalUpdate& update) {
+Status PgStore::CompleteOutbox(int64_t outbox_id, const std::string& worker,
+                               const std::string& result_json, const ProposalUpdate& update) {
   Status s = RunWrite([&](Conn& c) -> Status {
     auto r = c.Query(
         "UPDATE outbox SET state = 'done', completed_at = $3, result_json = $4 WHERE id = $1 AND "
@@ -306,8 +305,7 @@ Result<Proposal> PgStore::CompleteOutbox(int64_t outbox_id, const std::string& w
     if (r->Affected() != 1) return Status::Conflict(NotClaimedBy(outbox_id, worker));
     return ApplyUpdateIn(c, update);
   }, update.new_status == ProposalStatus::kCommitted ? Sync::kRederivable : Sync::kFull);
-  if (!s.ok()) return s;
-  return GetProposal(update.proposal_id);
+  return s;
 }
 
 Status PgStore::DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,

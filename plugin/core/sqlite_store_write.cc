@@ -311,9 +311,8 @@ Result<std::vector<OutboxEntry>> SqliteStore::ClaimOutbox(const std::string& wor
   return out;
 }
 
-Result<Proposal> SqliteStore::CompleteOutbox(int64_t outbox_id, const std::string& worker,
-                                             const std::string& result_json,
-                                             const ProposalUpdate& update) {
+Status SqliteStore::CompleteOutbox(int64_t outbox_id, const std::string& worker,
+                                   const std::string& result_json, const ProposalUpdate& update) {
   Status s = RunWrite([&](Db& db) -> Status {
     auto st = db.Prepare(
         "UPDATE outbox SET state = 'done', completed_at = ?3, result_json = ?4 WHERE id = ?1 AND "
@@ -328,8 +327,7 @@ Result<Proposal> SqliteStore::CompleteOutbox(int64_t outbox_id, const std::strin
     }
     return ApplyUpdateIn(db, update);
   }, update.new_status == ProposalStatus::kCommitted ? Sync::kRederivable : Sync::kFull);
-  if (!s.ok()) return s;
-  return GetProposal(update.proposal_id);
+  return s;
 }
 
 Status SqliteStore::DeferOutbox(int64_t outbox_id, const std::string& worker, int64_t not_before,

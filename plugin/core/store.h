@@ -162,10 +162,10 @@ class Store {
                                                        int64_t lease_ms, int limit) = 0;
   // Marks the entry done with result_json and applies update (committing -> committed |
   // conflict | failed, with its audit record) in the same transaction. kConflict when the entry
-  // is not claimed by worker.
-  virtual Result<Proposal> CompleteOutbox(int64_t outbox_id, const std::string& worker,
-                                          const std::string& result_json,
-                                          const ProposalUpdate& update) = 0;
+  // is not claimed by worker. Answers no Proposal: the engine, its only caller, has it already,
+  // and a read-back after every commit cost a fresh page-cache load on SQLite.
+  virtual Status CompleteOutbox(int64_t outbox_id, const std::string& worker,
+                                const std::string& result_json, const ProposalUpdate& update) = 0;
   virtual Result<std::vector<OutboxEntry>> ListOutbox(const std::string& proposal_id) = 0;
   // Leaves the entry claimed by worker but not reclaimable before not_before (a transient
   // failure: retry later); records the attempt's error in result_json. kConflict when the entry

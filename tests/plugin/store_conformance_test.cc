@@ -337,10 +337,11 @@ BOOST_DATA_TEST_CASE(outbox_is_written_with_the_approval_and_claimed_once,
 
   ProposalUpdate done = Move("p-1", S::kCommitting, S::kCommitted, 6100);
   int64_t outbox_id = (*claimed)[0].id;
-  BOOST_TEST(store->CompleteOutbox(outbox_id, "worker-1", "{}", done).status().IsConflict());
-  auto finished = store->CompleteOutbox(outbox_id, "worker-2", R"({"ids":["X/1/_history/1"]})", done);
-  BOOST_REQUIRE_MESSAGE(finished.ok(), finished.status().ToString());
-  BOOST_TEST(finished->status == S::kCommitted);
+  BOOST_TEST(store->CompleteOutbox(outbox_id, "worker-1", "{}", done).IsConflict());
+  BOOST_TEST(store->GetProposal("p-1")->status == S::kCommitting);  // the refusal changed nothing
+  Status finished = store->CompleteOutbox(outbox_id, "worker-2", R"({"ids":["X/1/_history/1"]})", done);
+  BOOST_REQUIRE_MESSAGE(finished.ok(), finished.ToString());
+  BOOST_TEST(store->GetProposal("p-1")->status == S::kCommitted);
   auto after = store->ListOutbox("p-1");
   BOOST_TEST((*after)[0].state == "done");
   BOOST_TEST((*after)[0].result_json == R"({"ids":["X/1/_history/1"]})");
