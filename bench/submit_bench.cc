@@ -7,7 +7,7 @@
 // note drafts (fixtures/drafts/note-create.json, each with its own key) to /drafts; they are
 // validated and mapped by the real mapping engine with the shipped rules.
 //
-// Usage: submit_bench [--clients 8] [--count 4000] [--threads 4] [--no-nodelay] [--no-fhir]
+// Usage: submit_bench [--clients 8] [--count 4000] [--threads 8] [--no-nodelay] [--no-fhir]
 //                     [--fhir-count 4000] [--reads 200]
 #include <curl/curl.h>
 
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   countersign::TuneHeapForRequests();  // as the daemon does (plugin/daemon/heap_tuning.h)
   const int clients = bench::ArgInt(argc, argv, "--clients", 8);
   const int count = bench::ArgInt(argc, argv, "--count", 4000);
-  const int threads = bench::ArgInt(argc, argv, "--threads", 4);
+  const int threads = bench::ArgInt(argc, argv, "--threads", daemon::ListenerOptions{}.threads);
   const int fhir_count = bench::ArgInt(argc, argv, "--fhir-count", 4000);
   const bool nodelay = !bench::Flag(argc, argv, "--no-nodelay");
   curl_global_init(CURL_GLOBAL_ALL);

@@ -450,6 +450,7 @@ class Cli {
     options.listen.address = cfg->listen_host;
     options.listen.port = cfg->listen_port;
     if (!args_.Opt("--port").empty()) options.listen.port = std::atoi(args_.Opt("--port").c_str());
+    options.listen.threads = cfg->listen_threads;
     options.listen.max_body_bytes = cfg->max_body_bytes;
     options.limits.max_body_bytes = cfg->max_body_bytes;
     options.limits.max_json_depth = cfg->max_json_depth;

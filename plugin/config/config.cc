@@ -329,7 +329,7 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
   if (const json::Value* sv = top.Get("server")) {
     Section s(*sv, "server");
     CS_RETURN_IF_ERROR(s.CheckObject());
-    CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "max_body_bytes", "max_json_depth"}));
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "threads", "max_body_bytes", "max_json_depth"}));
     std::string listen;
     CS_RETURN_IF_ERROR(s.String("listen", &listen));
     if (!listen.empty()) {
@@ -343,6 +343,7 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
         return Status::Invalid("server.listen: expected host:port with a port 0-65535");
       }
     }
+    CS_RETURN_IF_ERROR(s.Int("threads", &c.listen_threads, 1, 256));
     CS_RETURN_IF_ERROR(s.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{64} << 20));
     CS_RETURN_IF_ERROR(s.Int("max_json_depth", &c.max_json_depth, 4, 256));
   }

@@ -21,7 +21,7 @@ struct ListenerOptions {
   int port = 0;                        // 0: a free port is picked (see HttpListener::port())
   // Worker threads for cpprestsdk's shared pool (set once per process, before the first use;
   // later values are ignored).
-  int threads = 4;
+  int threads = 8;  // config server.threads
   // Bodies declared larger than this (Content-Length) are answered 413 without being read.
   size_t max_body_bytes = 1 << 20;
   // Set TCP_NODELAY on the listening socket so accepted connections inherit it (Linux): without

@@ -43,6 +43,7 @@ BOOST_AUTO_TEST_CASE(sample_config_loads_with_documented_defaults) {
   BOOST_TEST(!m->task_mirror_enabled);  // the Task mirror is opt-in
   BOOST_TEST(m->task_mirror_batch == 100);
   BOOST_TEST(m->max_body_bytes == 1u << 20);
+  BOOST_TEST(m->listen_threads == 8);
 }
 
 BOOST_AUTO_TEST_CASE(bad_keys_are_named_by_path) {
@@ -59,6 +60,11 @@ BOOST_AUTO_TEST_CASE(bad_keys_are_named_by_path) {
                  .find("tokens[0].sha256") != std::string::npos);
   BOOST_TEST(ErrorOf(Minimal(R"(, "server": {"listen": "nohostport"})")).find("server.listen") !=
              std::string::npos);
+  BOOST_TEST(ErrorOf(Minimal(R"(, "server": {"threads": 0})")).find("server.threads: must be between") !=
+             std::string::npos);
+  auto threads = Config::Parse(Minimal(R"(, "server": {"threads": 16})"), kFixtures);
+  BOOST_REQUIRE_MESSAGE(threads.ok(), threads.status().ToString());
+  BOOST_TEST(threads->listen_threads == 16);
   BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "http://x"}, "principals": "missing.json"})")
                  .find("principals: ") != std::string::npos);
   BOOST_TEST(ErrorOf(Minimal(R"(, "store": {"backend": "mysql"})")).find("store.backend") !=
