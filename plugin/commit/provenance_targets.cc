@@ -60,13 +60,12 @@ void AddVersionRequest(Value& target, json::Allocator& alloc) {
   extensions->PushBack(ext, alloc);
 }
 
-// The placeholder or Type/id that an entry of the transaction writes, as a target names it.
+// The placeholder or Type/id that an entry of the transaction writes, as a target names it: by
+// its fullUrl (a create's or a conditional update's urn:uuid), or an update by its Type/id.
 std::optional<std::string> WrittenAs(const Value& target, const PlannedWrite& w) {
   std::string_view text = *json::GetString(target, "reference");
-  if (w.method == "POST") {
-    if (!w.full_url.empty() && fhir::SameReferenceText(text, w.full_url)) return w.full_url;
-    return std::nullopt;
-  }
+  if (!w.full_url.empty() && fhir::SameReferenceText(text, w.full_url)) return w.full_url;
+  if (w.method != "PUT") return std::nullopt;
   auto ref = fhir::Reference::Parse(text);
   auto url = fhir::Reference::Parse(w.url);
   if (!ref.ok() || !url.ok() || ref->is_uuid) return std::nullopt;
