@@ -109,19 +109,26 @@ json::Document CommitHarness::ServerRead(const std::string& type_and_id) {
 
 std::vector<json::Document> CommitHarness::ServerSearch(const std::string& type,
                                                         const std::string& query) {
-  auto r = server.Raw("GET", "/" + type + "?" + query + (query.empty() ? "" : "&") + "_count=1000");
-  BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 200, "search " << type << "?" << query);
-  auto bundle = json::Parse(r->body);
-  BOOST_REQUIRE(bundle.ok());
+  // Every page (_count 1000, _offset): the crash test counts thousands of resources.
   std::vector<json::Document> out;
-  if (const json::Value* entries = json::Member(*bundle, "entry")) {
-    for (const auto& e : entries->GetArray()) {
-      if (const json::Value* res = json::Member(e, "resource")) {
-        json::Document d;
-        d.CopyFrom(*res, d.GetAllocator());
-        out.push_back(std::move(d));
+  for (int offset = 0; offset < 1'000'000; offset += 1000) {
+    auto r = server.Raw("GET", "/" + type + "?" + query + (query.empty() ? "" : "&") +
+                                   "_count=1000&_offset=" + std::to_string(offset));
+    BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 200, "search " << type << "?" << query);
+    auto bundle = json::Parse(r->body);
+    BOOST_REQUIRE(bundle.ok());
+    size_t page = 0;
+    if (const json::Value* entries = json::Member(*bundle, "entry")) {
+      for (const auto& e : entries->GetArray()) {
+        if (const json::Value* res = json::Member(e, "resource")) {
+          json::Document d;
+          d.CopyFrom(*res, d.GetAllocator());
+          out.push_back(std::move(d));
+          ++page;
+        }
       }
     }
+    if (page < 1000) break;
   }
   return out;
 }
