@@ -162,11 +162,9 @@ std::string Reference::ToString() const {
   return base + "/" + Versioned();
 }
 
-std::string NewUuid() {
-  std::array<unsigned char, 16> bytes;
-  RandomBytes(bytes);
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+namespace {
+
+std::string FormatUuid(const std::array<unsigned char, 16>& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
@@ -176,6 +174,26 @@ std::string NewUuid() {
     out += kHex[bytes[i] & 0x0f];
   }
   return out;
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  std::array<unsigned char, 16> bytes;
+  RandomBytes(bytes);
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return FormatUuid(bytes);
+}
+
+std::string NewTimeOrderedUuid(int64_t unix_ms) {
+  std::array<unsigned char, 16> bytes;
+  RandomBytes(bytes);
+  const auto ms = static_cast<uint64_t>(unix_ms) & 0xffffffffffffULL;  // 48 bits: until 10889
+  for (int i = 0; i < 6; ++i) bytes[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x70);  // version 7
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 9562 variant
+  return FormatUuid(bytes);
 }
 
 std::string NewUuidUrn() { return std::string(kUuidPrefix) + NewUuid(); }

@@ -2,6 +2,7 @@
 // ("https://x/fhir/R4/Patient/123"), and placeholders ("urn:uuid:..."), parsed into parts.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ struct Reference {
 std::string NewUuid();
 // "urn:uuid:" + NewUuid().
 std::string NewUuidUrn();
+// A version-7 UUID (RFC 9562): the 48-bit Unix time in milliseconds unix_ms, then 74 random bits
+// from the CSPRNG, lowercase. Ids made later sort after ids made earlier (within one millisecond
+// in any order), so a B-tree keyed by them grows at its right edge: the proposals' id indexes
+// then share their pages between the submissions of one group commit instead of touching a
+// random page each (~15% more submissions/s, bench/submit_bench). The time is not secret: the
+// proposal's created_at shows it too.
+std::string NewTimeOrderedUuid(int64_t unix_ms);
 
 // True for a syntactically valid FHIR resource type name (Capitalised letters only) and id.
 bool IsValidResourceType(std::string_view type);

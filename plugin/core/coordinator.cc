@@ -83,7 +83,7 @@ Result<SubmitResult> Coordinator::Submit(const Principal& who, std::string_view 
   };
   const int64_t now = Now();
   mappings::MapContext ctx;
-  ctx.proposal_id = fhir::NewUuid();
+  ctx.proposal_id = fhir::NewTimeOrderedUuid(now);  // ordered like created_at (reference.h)
   ctx.recorded_time = FormatInstant(now);
   ctx.resolve_base = deps_.resolve_base;
   auto mapped = deps_.mapper->Map(draft_json, ctx);

@@ -183,6 +183,24 @@ BOOST_AUTO_TEST_CASE(new_uuid_is_random_version_4_lowercase) {
   BOOST_TEST(seen.size() == 1000u);
 }
 
+BOOST_AUTO_TEST_CASE(time_ordered_uuid_is_version_7_with_the_time_first) {
+  const std::regex v7("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const int64_t ms = 1764579600123;  // 2025-12-01T09:00:00.123Z
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string uuid = NewTimeOrderedUuid(ms);
+    BOOST_TEST_REQUIRE(std::regex_match(uuid, v7), uuid);
+    // The first 48 bits are the time, big-endian: 0x019ad923e6fb is ms.
+    BOOST_TEST(uuid.substr(0, 8) + uuid.substr(9, 4) == "019ad923e6fb");
+    BOOST_TEST(IsValidId(uuid));
+    seen.insert(uuid);
+  }
+  BOOST_TEST(seen.size() == 1000u);  // 74 random bits apart
+  // Later milliseconds sort after earlier ones, as text too.
+  BOOST_TEST(NewTimeOrderedUuid(ms) < NewTimeOrderedUuid(ms + 1));
+  BOOST_TEST(NewTimeOrderedUuid(999) < NewTimeOrderedUuid(ms));
+}
+
 BOOST_AUTO_TEST_CASE(new_uuid_urn_parses_as_a_placeholder) {
   std::string urn = NewUuidUrn();
   BOOST_TEST(urn.rfind("urn:uuid:", 0) == 0u);
