@@ -219,15 +219,25 @@ class Executor {
 
   // After a conflict answer: which updates moved (fresh patches), which were ours already.
   bool ExplainConflict(const Status& why) {
+    bool any_update = false;
     for (const PlannedWrite* w : Pending()) {
       if (w->method != "PUT") continue;
+      any_update = true;
       if (CheckUpdate(*w) == UpdateState::kError) return false;
     }
-    if (out_.conflicts.Size() == 0) {
-      // Not a moved base version (e.g. a uniqueness rule on the server): a person must look.
-      return Fail(why);
+    if (out_.conflicts.Size() > 0) return Conflict(why);
+    bool updates_applied = any_update;
+    for (const PlannedWrite* w : Pending()) updates_applied &= w->method != "PUT";
+    if (updates_applied) {
+      // Every update already holds our content: this very transaction was applied before its
+      // answer was lost (and re-sent, see RunTransaction), so the version check refused the
+      // second copy. Nothing is wrong: find the rest of what it wrote.
+      target_.reconcile = true;
+      if (!Reconcile()) return false;
+      if (Pending().empty()) return true;
     }
-    return Conflict(why);
+    // Not a moved base version (e.g. a uniqueness rule on the server): a person must look.
+    return Fail(why);
   }
 
   bool RunTransaction() {
@@ -247,11 +257,11 @@ class Executor {
       Value prov = json::Copy(ResourceOf(*provenance_), tx.allocator());
       PinTargets(prov, out_.writes, tx.allocator());  // writes reconciled earlier
       RequestVersionedTargets(prov, sent, tx.allocator());
-      // No If-None-Exist: the transaction is all or nothing, so this Provenance can only be on
-      // the server already if every write is, and then no transaction is sent (Reconcile found
-      // them all and looked the Provenance up by its tag). A condition would cost the server a
-      // search on every commit for nothing.
-      fhir::EntryRequest req{"POST", "Provenance", "", ""};
+      // Conditional like every other create: a transaction can be applied twice without anyone
+      // choosing to send it twice (libcurl sends a request once more when a reused connection
+      // closes before any answer byte, POST included; fhir_client_test shows it), and then
+      // every entry must match what the first one wrote.
+      fhir::EntryRequest req{"POST", "Provenance", "", ProvenanceCondition()};
       tx.AddEntry(std::move(prov), provenance_->full_url, req);
     }
     Document bundle = tx.Release();

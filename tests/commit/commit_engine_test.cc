@@ -173,6 +173,37 @@ BOOST_DATA_TEST_CASE(unavailable_before_or_after_apply_commits_exactly_once,
   h.ExpectNoteCommittedOnce(id);
 }
 
+// The transaction is applied, then the connection closes before the answer: libcurl sends it
+// once more (fhir_client_test), the version check refuses the copy with 412, and the engine
+// must see that the update is its own rather than a conflict or a failure.
+BOOST_AUTO_TEST_CASE(a_transaction_applied_twice_by_the_transport_is_no_conflict) {
+  CommitHarness h(Transactions(true));
+  std::string appt = h.ServerCreate(kAppointment);
+  std::string base(fhir::VersionId(h.ServerRead(appt)).value_or(""));
+  BOOST_REQUIRE(h.client->Read("Appointment", "warm-up").status().IsNotFound());  // reused next
+  std::string id = h.ApprovedUpdate("k-twice", appt, R"({"start":"2026-12-02T10:00:00Z",
+      "end":"2026-12-02T10:30:00Z"})", false, "appointment");
+  Fault drop;
+  drop.method = "POST";
+  drop.path_regex = "^/fhir/R4/?$";
+  drop.status = 0;
+  drop.after_apply = true;
+  drop.count = 1;  // the re-sent copy gets the real answer: 412
+  BOOST_REQUIRE(h.server.AddFault(drop).ok());
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  for (const auto& o : outcomes) BOOST_TEST(o.status != "conflict");
+  json::Document now = h.ServerRead(appt);
+  std::string version(fhir::VersionId(now).value_or(""));
+  BOOST_TEST(std::stoi(version) == std::stoi(base) + 1);  // updated once
+  auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
+  BOOST_REQUIRE(provs.size() == 1u);
+  BOOST_TEST(json::GetString((*json::Member(provs[0], "target"))[0], "reference").value_or("") ==
+             appt + "/_history/" + version);
+  BOOST_TEST(h.RequestsSeen("POST", "^/fhir/R4/?$") == 2u);  // the copy did arrive
+}
+
 BOOST_AUTO_TEST_CASE(timeout_then_commit_once) {
   CommitHarness h(Transactions(true));
   std::string id = h.ApprovedNote("k-timeout");

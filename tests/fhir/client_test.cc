@@ -175,6 +175,32 @@ BOOST_AUTO_TEST_CASE(unavailable_after_apply_does_not_duplicate_a_conditional_cr
   BOOST_TEST(CountOnServer(server, "Patient", "identifier=urn:t|once") == 1u);
 }
 
+// libcurl sends a request once more, on a fresh connection, when a reused connection closes
+// before any byte of the answer (it takes that for a stale keep-alive connection), POST
+// included, and says nothing. So a POST whose answer is lost may reach the server twice, however
+// the client counts its own attempts: every create Countersign sends is conditional, and every
+// entry of its transactions too (the commit engine relies on it).
+BOOST_AUTO_TEST_CASE(a_post_whose_answer_is_dropped_on_a_reused_connection_may_arrive_twice) {
+  auto& server = SharedTestFhirServer();
+  auto client = ClientFor(server);
+  BOOST_REQUIRE(client->Read("Patient", "warm-up").status().IsNotFound());  // a pooled connection
+  Fault drop;
+  drop.method = "POST";
+  drop.path_regex = "/Patient";
+  drop.status = 0;  // close without answering...
+  drop.after_apply = true;  // ...after applying
+  drop.count = 2;
+  BOOST_REQUIRE(server.AddFault(drop).ok());
+  auto made = client->Create(Json(R"({"resourceType":"Patient"})"));
+  BOOST_TEST(made.status().IsNetwork(), made.status().ToString());
+  auto seen = server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  size_t posts = 0;
+  for (const auto& r : *seen) posts += r.method == "POST";
+  BOOST_TEST(posts == 2u);  // our client sent it once; libcurl re-sent it
+  BOOST_TEST(CountOnServer(server, "Patient", "_count=100") == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(unavailable_non_conditional_post_is_not_retried) {
   auto& server = SharedTestFhirServer();
   auto client = ClientFor(server);
