@@ -3,9 +3,11 @@
 // 503 or 429 before or after the server applied the request, the connection dropped before or
 // after, an answer slower than the client's timeout, or the server restarted mid-commit — on a
 // request drawn from those its commit makes, on a server with transactions and on one without.
+// Some updates are also contested: someone else changes the appointment after the AI read it.
 // Afterwards the server itself is checked: every note exactly once with one Provenance naming
-// its committed version, every appointment updated exactly once (its version moved by one), no
-// conflict where nobody else wrote (no false conflicts), nothing failed. Bounded: a fixed seed
+// its committed version, every appointment updated exactly once (its version moved by one), a
+// conflict for every contested update (the other change kept, nothing of ours written) and
+// nowhere else (no false conflicts), nothing failed. Bounded: a fixed seed
 // (COUNTERSIGN_FAULT_SEED), COUNTERSIGN_FAULT_RUNS proposals per server (default 40), at most 2
 // faulty requests each.
 #define BOOST_TEST_MODULE fault_campaign
@@ -55,6 +57,7 @@ struct Planned {
   bool update = false;
   std::string appointment;  // Type/id for updates
   std::string base_version;
+  bool contested = false;   // someone else changed the appointment after the AI read it
 };
 
 // The requests a commit of this proposal makes on this server, as (method, path regex).
@@ -68,7 +71,7 @@ std::vector<std::pair<std::string, std::string>> Targets(bool transactions, bool
 }
 
 void RunCampaign(bool transactions, std::map<std::string, int>& faults_by_kind,
-                 std::map<std::string, int>& outcomes) {
+                 std::map<std::string, int>& outcomes, int& contested) {
   ServerConfig config;
   config.transactions = transactions;
   CommitHarness h(config);
@@ -85,6 +88,13 @@ void RunCampaign(bool transactions, std::map<std::string, int>& faults_by_kind,
       p.id = h.ApprovedUpdate("fault-" + std::to_string(run), p.appointment,
                               R"({"start":"2026-12-02T10:00:00Z","end":"2026-12-02T10:30:00Z"})",
                               false, "appointment");
+      // One update in four meets a real conflict as well as the fault: it must still be one.
+      p.contested = run % 12 == 11;
+      if (p.contested) {
+        json::Document moved = h.ServerRead(p.appointment);
+        json::SetString(moved, "comment", "patient called: running late", moved.GetAllocator());
+        h.ServerUpdate(p.appointment, json::Stringify(moved));
+      }
     } else {
       p.id = h.ApprovedNote("fault-" + std::to_string(run), "Note " + std::to_string(run));
     }
@@ -133,6 +143,18 @@ void RunCampaign(bool transactions, std::map<std::string, int>& faults_by_kind,
   }
 
   for (const Planned& p : planned) {
+    if (p.contested) {
+      BOOST_TEST(h.StatusOf(p.id) == S::kConflict, p.id);
+      json::Document now = h.ServerRead(p.appointment);  // the other change kept, ours not made
+      BOOST_TEST(std::stoi(std::string(fhir::VersionId(now).value_or("0"))) ==
+                 std::stoi(p.base_version) + 1);
+      BOOST_TEST(json::GetString(now, "comment").value_or("") == "patient called: running late");
+      BOOST_TEST(json::GetString(now, "start").value_or("") == "2026-12-01T09:00:00Z");
+      BOOST_TEST(h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" +
+                                                  p.id).empty());
+      ++contested;
+      continue;
+    }
     BOOST_TEST(h.StatusOf(p.id) == S::kCommitted, p.id);
     auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + p.id);
     BOOST_REQUIRE_MESSAGE(provs.size() == 1u, p.id << ": " << provs.size() << " Provenances");
@@ -162,12 +184,15 @@ BOOST_AUTO_TEST_SUITE(fault_campaign)
 
 BOOST_AUTO_TEST_CASE(every_approved_proposal_commits_exactly_once_through_random_faults) {
   std::map<std::string, int> faults_by_kind, outcomes;
-  RunCampaign(true, faults_by_kind, outcomes);
-  RunCampaign(false, faults_by_kind, outcomes);
-  BOOST_TEST(outcomes["conflict"] == 0);  // nobody else wrote: no false conflicts
+  int contested = 0;
+  RunCampaign(true, faults_by_kind, outcomes, contested);
+  RunCampaign(false, faults_by_kind, outcomes, contested);
+  BOOST_TEST(contested > 0);
+  BOOST_TEST(outcomes["conflict"] == contested);  // every real conflict, and no false one
   BOOST_TEST(outcomes["failed"] == 0);
   std::cout << "fault campaign: " << 2 * Runs() << " proposals (" << Runs()
-            << " per server, with and without transactions); faults armed:";
+            << " per server, with and without transactions; " << contested
+            << " of them contested by another writer); faults armed:";
   for (const auto& [kind, n] : faults_by_kind) std::cout << " " << kind << " " << n << ",";
   std::cout << " engine outcomes:";
   for (const auto& [status, n] : outcomes) std::cout << " " << status << " " << n << ",";
