@@ -29,10 +29,6 @@ ServerConfig Transactions(bool on) {
   return c;
 }
 
-const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
-  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
-  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
-
 BOOST_DATA_TEST_CASE(approved_note_commits_once_with_versioned_provenance, bdata::make({true, false}),
                      transactions) {
   CommitHarness h(Transactions(transactions));

@@ -16,6 +16,12 @@
 
 namespace countersign::commit::testing {
 
+// A booked appointment on 2026-12-01 09:00-09:30 for Patient/p1, to create on the server and
+// then update through a proposal.
+inline constexpr const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
+  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
+  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
+
 struct CommitHarness {
   explicit CommitHarness(const countersign::testing::ServerConfig& server_config = {},
                          fhir::RetryPolicy retry = FastRetry());

@@ -31,10 +31,6 @@ using countersign::testing::Fault;
 using countersign::testing::ServerConfig;
 using S = core::ProposalStatus;
 
-const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
-  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
-  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
-
 uint32_t Seed() {
   const char* env = std::getenv("COUNTERSIGN_FAULT_SEED");
   return env ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10)) : 20261201;

@@ -24,10 +24,6 @@ namespace bdata = boost::unit_test::data;
 
 const char* kTransactionPath = "^/fhir/R4/?$";
 
-const char* kAppointment = R"({"resourceType":"Appointment","status":"booked",
-  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
-  "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
-
 json::Document OnlyProvenanceOf(CommitHarness& h, const std::string& id) {
   auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
   BOOST_REQUIRE(provs.size() == 1u);
