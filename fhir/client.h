@@ -5,7 +5,12 @@
 // the server's OperationOutcome (when it sent one) and one normalised ErrorKind (status.h):
 // 404 not-found, 410 gone, 409/412/423/428 conflict, 401 unauthorized, 403 forbidden, other 4xx
 // invalid, 429/5xx unavailable; no answer: timeout or network.
-// Retries follow RetryPolicy (retry.h): never a blind retry of a non-conditional POST.
+// Retries follow RetryPolicy (retry.h): never a blind retry of a non-conditional POST. Below
+// this client, libcurl itself sends a request once more, on a fresh connection, when a reused
+// connection closes before any byte of the answer, POST included (fhir_client_test shows it). A
+// fresh connection per non-idempotent POST would prevent that, at a TCP and TLS handshake per
+// commit; Countersign makes every write idempotent instead (conditional creates, If-Match), so a
+// request that arrives twice changes nothing the second time.
 // Secrets (bearer token, basic password) are never logged nor put in error messages.
 //
 // Threading: one FhirClient may be used from several threads; each call takes a transport
