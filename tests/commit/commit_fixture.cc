@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "fhir/bundle.h"
+#include "fhir/reference.h"
 #include "fhir/resource.h"
 #include "mappings/engine.h"
 #include "plugin/commit/commit_executor.h"
@@ -146,9 +147,10 @@ std::string CommitHarness::ServerCreate(const std::string& resource_json) {
   std::string type(fhir::ResourceType(*parsed).value_or(""));
   auto r = server.Raw("POST", "/" + type, resource_json);
   BOOST_REQUIRE_MESSAGE(r.ok() && r->status == 201, "create " << type << ": " << (r.ok() ? r->body : ""));
-  auto made = json::Parse(r->body);
-  BOOST_REQUIRE(made.ok());
-  return type + "/" + std::string(fhir::ResourceId(*made).value_or(""));
+  // The id from Location (".../Type/id/_history/1"): servers that answer minimally send no body.
+  auto ref = fhir::Reference::Parse(r->location);
+  BOOST_REQUIRE_MESSAGE(ref.ok() && ref->type == type, "create " << type << ": " << r->location);
+  return type + "/" + ref->id;
 }
 
 void CommitHarness::ServerUpdate(const std::string& type_and_id, const std::string& resource_json) {

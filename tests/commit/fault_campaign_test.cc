@@ -2,7 +2,8 @@
 // proposal (new notes, and appointment updates under If-Match) meets one fault drawn at random —
 // 503 or 429 before or after the server applied the request, the connection dropped before or
 // after, an answer slower than the client's timeout, or the server restarted mid-commit — on a
-// request drawn from those its commit makes, on a server with transactions and on one without.
+// request drawn from those its commit makes, on three servers: transactions that version the
+// Provenance's targets, transactions that do not (and answer minimally), no transactions.
 // Some updates are also contested: someone else changes the appointment after the AI read it.
 // Afterwards the server itself is checked: every note exactly once with one Provenance naming
 // its committed version, every appointment updated exactly once (its version moved by one), a
@@ -57,21 +58,40 @@ struct Planned {
 };
 
 // The requests a commit of this proposal makes on this server, as (method, path regex).
-std::vector<std::pair<std::string, std::string>> Targets(bool transactions, bool update) {
-  // The transaction, and the searches a later attempt makes to reconcile.
-  if (transactions) return {{"POST", "^/fhir/R4/?$"}, {"POST", "^/fhir/R4/?$"}, {"GET", "\\?"}};
+// The three servers: transactions that version the Provenance's targets themselves; transactions
+// from a server that ignores the extension and answers with locations only (the engine reads the
+// Provenance back and pins it); no transactions (per-resource writes).
+enum class Server { kTransactions, kPlainTransactions, kPerResource };
+
+ServerConfig ConfigFor(Server server) {
+  ServerConfig c;
+  c.transactions = server != Server::kPerResource;
+  if (server == Server::kPlainTransactions) {
+    c.resolve_version_specific = false;
+    c.return_minimal = true;
+  }
+  return c;
+}
+
+std::vector<std::pair<std::string, std::string>> Targets(Server server, bool update) {
+  if (server == Server::kTransactions) {
+    // The transaction, and the searches a later attempt makes to reconcile.
+    return {{"POST", "^/fhir/R4/?$"}, {"POST", "^/fhir/R4/?$"}, {"GET", "\\?"}};
+  }
+  if (server == Server::kPlainTransactions) {
+    // ... and the read-back and the pinning update of the Provenance.
+    return {{"POST", "^/fhir/R4/?$"}, {"GET", "/Provenance/"}, {"PUT", "/Provenance/"}};
+  }
   std::vector<std::pair<std::string, std::string>> t = {{"POST", "/Device"}, {"POST", "/Provenance"}};
   t.push_back(update ? std::make_pair(std::string("PUT"), std::string("/Appointment/"))
                      : std::make_pair(std::string("POST"), std::string("/DocumentReference")));
   return t;
 }
 
-void RunCampaign(bool transactions, std::map<std::string, int>& faults_by_kind,
+void RunCampaign(Server server, std::map<std::string, int>& faults_by_kind,
                  std::map<std::string, int>& outcomes, int& contested) {
-  ServerConfig config;
-  config.transactions = transactions;
-  CommitHarness h(config);
-  std::mt19937 rng(Seed() + (transactions ? 0 : 1));
+  CommitHarness h(ConfigFor(server));
+  std::mt19937 rng(Seed() + static_cast<uint32_t>(server));
   const int runs = Runs();
   std::vector<Planned> planned;
 
@@ -100,7 +120,7 @@ void RunCampaign(bool transactions, std::map<std::string, int>& faults_by_kind,
     Kind kind = static_cast<Kind>(std::uniform_int_distribution<int>(0, 7)(rng));
     if (kind == Kind::kSlow && run % 10 != 0) kind = Kind::kDropAfter;
     ++faults_by_kind[Name(kind)];
-    auto targets = Targets(transactions, p.update);
+    auto targets = Targets(server, p.update);
     auto [method, path] = targets[std::uniform_int_distribution<size_t>(0, targets.size() - 1)(rng)];
     Fault f;
     f.method = method;
@@ -181,13 +201,14 @@ BOOST_AUTO_TEST_SUITE(fault_campaign)
 BOOST_AUTO_TEST_CASE(every_approved_proposal_commits_exactly_once_through_random_faults) {
   std::map<std::string, int> faults_by_kind, outcomes;
   int contested = 0;
-  RunCampaign(true, faults_by_kind, outcomes, contested);
-  RunCampaign(false, faults_by_kind, outcomes, contested);
+  for (Server server : {Server::kTransactions, Server::kPlainTransactions, Server::kPerResource}) {
+    RunCampaign(server, faults_by_kind, outcomes, contested);
+  }
   BOOST_TEST(contested > 0);
   BOOST_TEST(outcomes["conflict"] == contested);  // every real conflict, and no false one
   BOOST_TEST(outcomes["failed"] == 0);
-  std::cout << "fault campaign: " << 2 * Runs() << " proposals (" << Runs()
-            << " per server, with and without transactions; " << contested
+  std::cout << "fault campaign: " << 3 * Runs() << " proposals (" << Runs()
+            << " per server: transactions, plain transactions, per-resource; " << contested
             << " of them contested by another writer); faults armed:";
   for (const auto& [kind, n] : faults_by_kind) std::cout << " " << kind << " " << n << ",";
   std::cout << " engine outcomes:";
