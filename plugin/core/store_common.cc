@@ -25,6 +25,8 @@ ProposalEvent SubmitEvent(const NewProposal& p, const std::string& actor_role) {
   return e;
 }
 
+namespace {
+
 Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha256,
                               const ProposalEvent& submit_event) {
   Proposal out;
@@ -51,6 +53,8 @@ Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha
   out.history.push_back(std::move(first));
   return out;
 }
+
+}  // namespace
 
 Result<CreateResult> CreateAnswer(Store& store, CreateResult out, const NewProposal& p,
                                   const std::string& draft_sha256,

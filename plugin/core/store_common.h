@@ -15,14 +15,12 @@ namespace countersign::core {
 Status CheckNewProposal(const NewProposal& p);
 // The "submit" history event of a new proposal, by its AI principal in actor_role.
 ProposalEvent SubmitEvent(const NewProposal& p, const std::string& actor_role);
-// CreateProposal's answer for a proposal it has just inserted, exactly as GetProposal would read
-// it back (pending, revision 0, row version 1, the submit event as seq 1), built without the read
-// (on SQLite the reader's page cache is stale after every write: the read-back cost a tenth of a
-// submission's CPU). The conformance suite checks it against GetProposal.
-Proposal NewlyCreatedProposal(const NewProposal& p, const std::string& draft_sha256,
-                              const ProposalEvent& submit_event);
-// CreateProposal's answer once its transaction has committed: with out.created, the new proposal
-// (NewlyCreatedProposal); otherwise the earlier submission under the same key, read from store.
+// CreateProposal's answer once its transaction has committed. With out.created: the new
+// proposal exactly as GetProposal would read it back (pending, revision 0, row version 1, the
+// submit event as seq 1), built without the read — on SQLite the reader's page cache is stale
+// after every write, and the read-back cost a tenth of a submission's CPU; the conformance suite
+// checks it against GetProposal. Otherwise the earlier submission under the same key, read from
+// store.
 Result<CreateResult> CreateAnswer(Store& store, CreateResult out, const NewProposal& p,
                                   const std::string& draft_sha256,
                                   const ProposalEvent& submit_event);
