@@ -65,6 +65,10 @@ struct FhirClient::Impl {
   std::vector<std::string> secrets;
   std::mutex rng_mu;
   std::mt19937_64 rng{std::random_device{}()};
+  // SMART Backend Services (null otherwise); smart_error: why it could not be set up (a bad key),
+  // answered by every request of a client made with CreateWithTransport.
+  std::unique_ptr<SmartTokenSource> smart;
+  Status smart_error;
 
   double Random01() {
     std::lock_guard<std::mutex> lock(rng_mu);
@@ -108,7 +112,9 @@ struct FhirClient::Impl {
     if (is_write && r.url.find("/_search") == std::string::npos) {
       r.headers.emplace_back("Prefer", "return=representation");
     }
-    if (!options.auth.bearer_token.empty()) {
+    if (options.auth.smart_backend.enabled()) {
+      // Added per attempt by SendWithRetries: the token may be renewed between attempts.
+    } else if (!options.auth.bearer_token.empty()) {
       r.headers.emplace_back("Authorization", "Bearer " + options.auth.bearer_token);
     } else if (!options.auth.basic_user.empty()) {
       std::string plain = options.auth.basic_user + ":" + options.auth.basic_password;
@@ -158,10 +164,14 @@ struct FhirClient::Impl {
   // The same Status with every credential replaced by "[redacted]" in its message and outcome
   // (a server may echo a header back; a transport message may carry the URL).
   Status Redact(const Status& s) const {
-    if (s.ok() || secrets.empty()) return s;
+    std::vector<std::string> all = secrets;
+    if (smart) {
+      for (std::string& t : smart->Secrets()) all.push_back(std::move(t));
+    }
+    if (s.ok() || all.empty()) return s;
     std::string message = s.message();
     std::string outcome = s.operation_outcome();
-    for (const std::string& secret : secrets) {
+    for (const std::string& secret : all) {
       ReplaceAll(message, secret, "[redacted]");
       ReplaceAll(outcome, secret, "[redacted]");
     }
@@ -206,33 +216,70 @@ struct FhirClient::Impl {
     return Redact(r.status());
   }
 
+  // One send on a pooled transport; a broken transport is dropped, the others go back.
+  Result<HttpResponse> SendOnce(const HttpRequest& req) {
+    auto transport = Take();
+    Result<HttpResponse> r = transport->Send(req);
+    if (r.ok() || !r.status().IsNetwork()) Give(std::move(transport));
+    return r;
+  }
+
   Result<FhirResponse> SendWithRetries(const HttpRequest& req) {
+    if (!smart_error.ok()) return smart_error;
     const RetryPolicy& policy = options.retry;
     bool repeatable = Repeatable(req);
     auto start = std::chrono::steady_clock::now();
     bool answer_lost = false;  // an earlier attempt may have been applied without our knowing
+    bool renewed_after_401 = false;
+    std::string rejected_token;
     int attempt = 0;
     while (true) {
       ++attempt;
-      auto transport = Take();
-      Result<HttpResponse> r = transport->Send(req);
-      if (r.ok() || !r.status().IsNetwork()) Give(std::move(transport));  // a broken one is dropped
       std::optional<std::chrono::milliseconds> retry_after;
       Status failure;
-      if (r.ok()) {
-        if (r->status >= 200 && r->status < 300) return ToFhirResponse(std::move(r).value(), attempt);
-        failure = NoteLostAttempts(ErrorFrom(req, *r), attempt, answer_lost);
-        if (!IsRetryableHttpStatus(r->status)) return failure;
-        // Retry-After is defined for 429 (RFC 6585) and 503 (RFC 9110); other 5xx back off.
-        std::string ra = r->Header("Retry-After");
-        if (!ra.empty() && (r->status == 429 || r->status == 503)) retry_after = ParseRetryAfter(ra);
-      } else {
-        failure = r.status();
-        if (!failure.IsTransient()) return failure;
+      bool sent = true;
+      HttpRequest with_token;
+      const HttpRequest* to_send = &req;
+      std::string token;
+      if (smart) {
+        auto t = smart->Token(rejected_token);
+        if (t.ok()) {
+          token = std::move(t).value();
+          with_token = req;
+          with_token.headers.emplace_back("Authorization", "Bearer " + token);
+          to_send = &with_token;
+        } else {
+          failure = t.status();
+          sent = false;
+          if (!failure.IsTransient()) return failure;
+        }
       }
-      // A 5xx, timeout or reset may come after the server applied the request; a 429 does not.
-      if (!(r.ok() && r->status == 429)) answer_lost = true;
-      if (!repeatable || attempt >= policy.max_attempts) return failure;
+      if (sent) {
+        Result<HttpResponse> r = SendOnce(*to_send);
+        if (r.ok()) {
+          if (r->status >= 200 && r->status < 300) return ToFhirResponse(std::move(r).value(), attempt);
+          if (r->status == 401 && smart && !renewed_after_401) {
+            // The token was refused before anything was done (revoked, or expired early): one
+            // new token and this request once more, whatever its method.
+            renewed_after_401 = true;
+            rejected_token = token;
+            --attempt;
+            continue;
+          }
+          failure = NoteLostAttempts(ErrorFrom(req, *r), attempt, answer_lost);
+          if (!IsRetryableHttpStatus(r->status)) return failure;
+          // Retry-After is defined for 429 (RFC 6585) and 503 (RFC 9110); other 5xx back off.
+          std::string ra = r->Header("Retry-After");
+          if (!ra.empty() && (r->status == 429 || r->status == 503)) retry_after = ParseRetryAfter(ra);
+        } else {
+          failure = r.status();
+          if (!failure.IsTransient()) return failure;
+        }
+        // A 5xx, timeout or reset may come after the server applied the request; a 429 does not.
+        if (!(r.ok() && r->status == 429)) answer_lost = true;
+      }
+      // Nothing sent (no token yet): trying again cannot duplicate anything.
+      if (!(repeatable || !sent) || attempt >= policy.max_attempts) return failure;
       if (retry_after && *retry_after > policy.max_retry_after) return failure;
       auto delay = BackoffDelay(policy, attempt, retry_after, [this] { return Random01(); });
       auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -280,7 +327,9 @@ Result<std::unique_ptr<FhirClient>> FhirClient::Create(const ClientOptions& opti
     return Status::Invalid("FHIR base URL must start with http:// or https://");
   }
   ClientOptions copy = options;
-  return CreateWithTransport(copy, [copy] { return MakeCurlTransport(copy); });
+  auto client = CreateWithTransport(copy, [copy] { return MakeCurlTransport(copy); });
+  if (!client->impl_->smart_error.ok()) return client->impl_->smart_error;  // a bad key or URL
+  return client;
 }
 
 std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
@@ -289,6 +338,21 @@ std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
   impl->options = options;
   impl->factory = std::move(factory);
   impl->CollectSecrets();
+  const SmartBackendOptions& smart = options.auth.smart_backend;
+  if (smart.enabled()) {
+    auto key = SigningKey::FromPem(smart.private_key_pem);
+    Status url = smart.token_url.empty() ? Status::Ok() : CheckTokenEndpointUrl(smart.token_url);
+    if (!key.ok()) {
+      impl->smart_error = key.status();
+    } else if (!url.ok()) {
+      impl->smart_error = url;
+    } else {
+      Impl* raw = impl.get();
+      impl->smart = std::make_unique<SmartTokenSource>(
+          smart, std::move(key).value(), options.base_url, options.request_timeout,
+          [raw](const HttpRequest& r) { return raw->SendOnce(r); });
+    }
+  }
   return std::unique_ptr<FhirClient>(new FhirClient(std::move(impl)));
 }
 

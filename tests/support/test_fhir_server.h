@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,16 @@ struct ServerConfig {
   bool resolve_version_specific = true;
   bool return_minimal = false;  // writes answered without the resource, whatever Prefer says
   std::string capability_statement_json;  // served verbatim at /metadata when set (Epic profile)
+  // SMART Backend Services: the server's token endpoint (token_url()) issues bearer tokens to
+  // this one client, whose assertions it checks against public_key_pem; every FHIR request then
+  // needs an unexpired issued token (bearer_token, when also set, stays accepted: for Raw()).
+  struct SmartClient {
+    std::string client_id;
+    std::string key_id;
+    std::string public_key_pem;
+    int token_lifetime_s = 300;
+  };
+  std::optional<SmartClient> smart_backend;
 };
 
 // Epic's R4 sandbox as the server declares itself: its CapabilityStatement
@@ -82,6 +93,9 @@ class TestFhirServer {
   countersign::Status Configure(const ServerConfig& config);
   countersign::Status AddFault(const Fault& fault);
   countersign::Status ClearFaults();
+  // Forgets every issued SMART token: the next request with one gets 401.
+  countersign::Status RevokeTokens();
+  std::string token_url() const;  // "http://127.0.0.1:<port>/auth/token"
   countersign::Result<std::vector<SeenRequest>> Requests();
   // Kills and starts the process again on the same port; the in-memory data is kept in a
   // snapshot file, so resources survive (a server restart in the middle of a commit). The last
@@ -109,5 +123,10 @@ TestFhirServer& SharedTestFhirServer();
 // Writes a throwaway CA (ca.pem) and a server certificate for 127.0.0.1 signed by it
 // (server.pem, server-key.pem) into dir, using OpenSSL. For the TLS tests.
 countersign::Status MakeTestCertificates(const std::string& dir);
+
+// Writes throwaway SMART signing keys into dir with OpenSSL: rs384.pem / rs384.pub.pem (RSA 2048)
+// with a second RSA key rs384-other.pem the server does not know, and es384.pem / es384.pub.pem
+// (EC P-384); private keys as PKCS#8 PEM.
+countersign::Status MakeTestSigningKeys(const std::string& dir);
 
 }  // namespace countersign::testing
