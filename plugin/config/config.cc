@@ -101,6 +101,41 @@ std::string Env(const std::string& name) {
   return v ? v : "";
 }
 
+// fhir.auth.smart_backend: the key is read and checked here, so check-config catches a wrong
+// file, an encrypted key or an unusable curve before the daemon starts.
+Status ParseSmartBackend(const json::Value& v, const std::string& base_dir,
+                         fhir::SmartBackendOptions* out) {
+  Section s(v, "fhir.auth.smart_backend");
+  CS_RETURN_IF_ERROR(s.CheckObject());
+  CS_RETURN_IF_ERROR(s.OnlyKnown({"client_id", "key_id", "private_key_file", "scope",
+                                  "token_url"}));
+  std::string key_file;
+  CS_RETURN_IF_ERROR(s.String("client_id", &out->client_id));
+  CS_RETURN_IF_ERROR(s.String("key_id", &out->key_id));
+  CS_RETURN_IF_ERROR(s.String("private_key_file", &key_file));
+  CS_RETURN_IF_ERROR(s.String("scope", &out->scope));
+  CS_RETURN_IF_ERROR(s.String("token_url", &out->token_url));
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"client_id", &out->client_id},
+                             {"key_id", &out->key_id},
+                             {"private_key_file", &key_file},
+                             {"scope", &out->scope}}) {
+    if (value->empty()) return Status::Invalid(s.Path(name) + ": required");
+  }
+  if (!out->token_url.empty()) {
+    Status url = fhir::CheckTokenEndpointUrl(out->token_url);
+    if (!url.ok()) return Status::Invalid(s.Path("token_url") + ": " + url.message());
+  }
+  auto pem = core::ReadTextFile(Resolve(base_dir, key_file));
+  if (!pem.ok()) {
+    return Status::Error(pem.status().kind(), s.Path("private_key_file") + ": " +
+                                                  pem.status().message());
+  }
+  auto key = fhir::SigningKey::FromPem(*pem);
+  if (!key.ok()) return Status::Invalid(s.Path("private_key_file") + ": " + key.status().message());
+  out->private_key_pem = std::move(pem).value();
+  return Status::Ok();
+}
+
 Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::ClientOptions* out) {
   Section s(v, "fhir");
   CS_RETURN_IF_ERROR(s.CheckObject());
@@ -116,7 +151,7 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
     Section auth(*a, "fhir.auth");
     CS_RETURN_IF_ERROR(auth.CheckObject());
     CS_RETURN_IF_ERROR(auth.OnlyKnown({"bearer_token", "bearer_token_env", "basic_user",
-                                       "basic_password_env"}));
+                                       "basic_password_env", "smart_backend"}));
     std::string env;
     CS_RETURN_IF_ERROR(auth.String("bearer_token", &out->auth.bearer_token));
     CS_RETURN_IF_ERROR(auth.String("bearer_token_env", &env));
@@ -142,6 +177,13 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
     }
     if (!out->auth.bearer_token.empty() && !out->auth.basic_user.empty()) {
       return Status::Invalid("fhir.auth: a bearer token or basic credentials, not both");
+    }
+    if (const json::Value* smart = auth.Get("smart_backend")) {
+      if (!out->auth.bearer_token.empty() || !out->auth.basic_user.empty()) {
+        return Status::Invalid("fhir.auth.smart_backend: SMART Backend Services replaces a "
+                               "static bearer token or basic credentials; give one of them");
+      }
+      CS_RETURN_IF_ERROR(ParseSmartBackend(*smart, base_dir, &out->auth.smart_backend));
     }
   }
   if (const json::Value* t = s.Get("tls")) {

@@ -5,7 +5,9 @@
 //
 // Secrets: the FHIR server's bearer token / basic password should come from environment
 // variables (bearer_token_env, basic_password_env), the PostgreSQL password must (a conninfo
-// holding one is refused); API tokens are stored as SHA-256 hashes. None is ever logged.
+// holding one is refused); API tokens are stored as SHA-256 hashes; a SMART Backend Services
+// private key is read from its own file (fhir.auth.smart_backend.private_key_file) and checked
+// at load. None is ever logged.
 //
 // Threading: an immutable value after Load.
 #pragma once

@@ -8,6 +8,10 @@
 #include <boost/test/unit_test.hpp>
 
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "fhir/resource.h"
 #include "plugin/commit/commit_executor.h"
 #include "plugin/core/audit_chain.h"
@@ -329,6 +333,51 @@ BOOST_AUTO_TEST_CASE(a_later_step_failing_compensates_without_deleting) {
   BOOST_TEST(json::GetString(h.ServerRead(old_note), "status").value_or("") == "current");
   auto outbox = h.core.store->ListOutbox(id);
   BOOST_TEST(outbox->front().result_json.find("compensated") != std::string::npos);
+}
+
+
+// SMART Backend Services end to end: the engine commits through tokens the server's authorization
+// server issued for a signed assertion, and a token revoked between two commits is renewed
+// without the second commit noticing (committed once, no failure, no duplicate).
+BOOST_DATA_TEST_CASE(commits_with_smart_backend_services_tokens, bdata::make({true, false}),
+                     transactions) {
+  std::string dir = (std::filesystem::temp_directory_path() / "countersign-smart-XXXXXX").string();
+  BOOST_REQUIRE(mkdtemp(dir.data()) != nullptr);
+  BOOST_REQUIRE(countersign::testing::MakeTestSigningKeys(dir).ok());
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  ServerConfig config = Transactions(transactions);
+  config.bearer_token = "raw-checks-token";  // the harness's own server reads
+  config.smart_backend = ServerConfig::SmartClient{"countersign", "key-1", read(dir + "/es384.pub.pem")};
+  fhir::AuthOptions auth;
+  auth.smart_backend.client_id = "countersign";
+  auth.smart_backend.key_id = "key-1";
+  auth.smart_backend.private_key_pem = read(dir + "/es384.pem");
+  auth.smart_backend.scope = "system/DocumentReference.cru system/Device.cr system/Provenance.cru";
+  CommitHarness h(config, CommitHarness::FastRetry(), &auth);
+  std::filesystem::remove_all(dir);
+
+  std::string first = h.ApprovedNote("k-smart-1", "First note.");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  BOOST_REQUIRE(h.server.RevokeTokens().ok());
+  std::string second = h.ApprovedNote("k-smart-2", "Second note.");
+  outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.ExpectNoteCommittedOnce(first);
+  h.ExpectNoteCommittedOnce(second);
+  BOOST_TEST(h.RequestsSeen("POST", "^/auth/token$") == 2u);
+  auto seen = h.server.Requests();
+  BOOST_REQUIRE(seen.ok());
+  size_t refused = 0;
+  for (const auto& r : *seen) refused += r.status == 401 ? 1 : 0;
+  BOOST_TEST(refused == 1u);  // the revoked token, once; then the renewed one
 }
 
 }  // namespace

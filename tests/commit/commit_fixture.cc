@@ -25,12 +25,13 @@ fhir::RetryPolicy CommitHarness::FastRetry() {
 }
 
 CommitHarness::CommitHarness(const countersign::testing::ServerConfig& server_config,
-                             fhir::RetryPolicy retry)
+                             fhir::RetryPolicy retry, const fhir::AuthOptions* auth)
     : server(SharedTestFhirServer()) {
   BOOST_REQUIRE(server.Configure(server_config).ok());
   fhir::ClientOptions options;
   options.base_url = server.base_url();
   options.auth.bearer_token = server_config.bearer_token;
+  if (auth != nullptr) options.auth = *auth;
   options.request_timeout = std::chrono::milliseconds(2000);
   options.retry = retry;
   auto c = fhir::FhirClient::Create(options);

@@ -23,8 +23,9 @@ inline constexpr const char* kAppointment = R"({"resourceType":"Appointment","st
   "participant":[{"actor":{"reference":"Patient/p1"},"status":"accepted"}]})";
 
 struct CommitHarness {
+  // auth: how the client authenticates; by default the server config's bearer token, if any.
   explicit CommitHarness(const countersign::testing::ServerConfig& server_config = {},
-                         fhir::RetryPolicy retry = FastRetry());
+                         fhir::RetryPolicy retry = FastRetry(), const fhir::AuthOptions* auth = nullptr);
   static fhir::RetryPolicy FastRetry();
 
   countersign::testing::TestFhirServer& server;

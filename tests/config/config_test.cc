@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "plugin/config/config.h"
 
@@ -161,6 +163,57 @@ BOOST_AUTO_TEST_CASE(secrets_come_from_the_environment) {
       "COUNTERSIGN_TEST_FHIR_TOKEN"}}})", kFixtures);
   BOOST_TEST(missing.status().message().find("is not set") != std::string::npos);
   BOOST_TEST(missing.status().message().find("from-env") == std::string::npos);
+}
+
+// fhir.auth.smart_backend: required members named by path, the key read and checked at load
+// (a check-config catches a wrong file or an unusable key), never together with static creds.
+BOOST_AUTO_TEST_CASE(smart_backend_auth_is_checked_at_load) {
+  std::string dir = (std::filesystem::temp_directory_path() / "countersign-cfg-XXXXXX").string();
+  BOOST_REQUIRE(mkdtemp(dir.data()) != nullptr);
+  std::string cmd = "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out '" + dir +
+                    "/es384.pem' >/dev/null 2>&1";
+  BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ofstream(dir + "/not-a-key.pem") << "hello\n";
+  const std::string good = R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "scope":
+      "system/*.cruds", "token_url": "https://fhir.example.org/oauth2/token",
+      "private_key_file": ")" + dir + R"(/es384.pem"}})";
+  auto parse = [&](const std::string& auth) {
+    return Config::Parse(R"({"fhir": {"base_url": "https://fhir.example.org/R4", "auth": )" + auth +
+                             R"(}, "principals": "principals.json", "approval_policy":
+        "approval-policy.json", "guardrails": "guardrails.json", "mappings": {"rules_dir": "r"}})",
+                         kFixtures);
+  };
+  auto c = parse(good);
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  BOOST_TEST(c->fhir.auth.smart_backend.enabled());
+  BOOST_TEST(c->fhir.auth.smart_backend.client_id == "cs");
+  BOOST_TEST(c->fhir.auth.smart_backend.private_key_pem.find("PRIVATE KEY") != std::string::npos);
+
+  auto error = [&](const std::string& auth) {
+    auto r = parse(auth);
+    BOOST_REQUIRE_MESSAGE(!r.ok(), "expected an error for " << auth);
+    BOOST_TEST(r.status().message().find("BEGIN") == std::string::npos);  // no key text
+    return r.status().message();
+  };
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "scope": "s"}})")
+                 .find("fhir.auth.smart_backend.private_key_file: required") != std::string::npos);
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "private_key_file":
+      "x.pem"}})").find("fhir.auth.smart_backend.scope: required") != std::string::npos);
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "scope": "s",
+      "private_key_file": "/nonexistent/key.pem"}})")
+                 .find("fhir.auth.smart_backend.private_key_file: ") != std::string::npos);
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "scope": "s",
+      "private_key_file": ")" + dir + R"(/not-a-key.pem"}})")
+                 .find("not a PEM private key") != std::string::npos);
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "key_id": "k1", "scope": "s",
+      "token_url": "http://as.example.org/token", "private_key_file": ")" + dir +
+                   R"(/es384.pem"}})")
+                 .find("fhir.auth.smart_backend.token_url: ") != std::string::npos);
+  BOOST_TEST(error(R"({"smart_backend": {"client_id": "cs", "colour": 1}})")
+                 .find("fhir.auth.smart_backend.colour: unknown key") != std::string::npos);
+  BOOST_TEST(error(R"({"bearer_token": "t", "smart_backend": {"client_id": "cs"}})")
+                 .find("replaces a static bearer token") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
