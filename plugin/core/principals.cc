@@ -1,6 +1,7 @@
 #include "plugin/core/principals.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -20,6 +21,17 @@ std::string Principal::FirstRoleIn(const std::vector<std::string>& wanted) const
 }
 
 Result<std::string> ReadTextFile(const std::string& path) {
+  // A configuration file, key or policy: a regular file of sensible size (a path to /dev/zero or
+  // a FIFO would otherwise never finish reading).
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return Status::IoError("cannot read " + path + ": not a regular file");
+  }
+  if (!ec && std::filesystem::is_regular_file(status) &&
+      std::filesystem::file_size(path, ec) > (16u << 20)) {
+    return Status::IoError("cannot read " + path + ": larger than 16 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot read " + path);
   std::ostringstream ss;

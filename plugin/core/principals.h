@@ -49,7 +49,7 @@ class PrincipalDirectory {
   std::map<std::string, Principal, std::less<>> by_id_;
 };
 
-// Reads a whole file (kIoError naming the path when it cannot).
+// Reads a whole regular file of at most 16 MiB (kIoError naming the path when it cannot).
 Result<std::string> ReadTextFile(const std::string& path);
 
 }  // namespace countersign::core
