@@ -289,6 +289,37 @@ struct FhirClient::Impl {
     }
   }
 
+  // The entries' resources of a searchset or history Bundle at url and of its next pages, in
+  // order, up to options.max_pages pages.
+  Result<std::vector<json::Document>> Pages(std::string url, const char* what,
+                                            const SearchOptions& options) {
+    std::vector<json::Document> out;
+    const std::string base = Url("");
+    for (int page = 0; page < options.max_pages; ++page) {
+      auto r = Send(Request("GET", url));
+      if (!r.ok()) return r.status();
+      if (const json::Value* entries = json::Member(r->body, "entry"); entries && entries->IsArray()) {
+        for (const auto& e : entries->GetArray()) {
+          const json::Value* res = json::Member(e, "resource");
+          if (res == nullptr) continue;
+          json::Document d;
+          d.CopyFrom(*res, d.GetAllocator());
+          out.push_back(std::move(d));
+        }
+      }
+      auto next = NextLink(r->body);
+      if (!next) return out;
+      // Credentials go to the configured server only: a next link elsewhere is not followed.
+      if (next->rfind(base, 0) != 0) {
+        return Status::Invalid(std::string(what) +
+                               " paging link leaves the configured server; not followed");
+      }
+      url = *next;
+    }
+    return Status::TooLarge(std::string(what) + " has more than " +
+                            std::to_string(options.max_pages) + " pages");
+  }
+
   static Result<FhirResponse> ToFhirResponse(HttpResponse resp, int attempts) {
     FhirResponse out;
     out.http_status = resp.status;
@@ -391,30 +422,16 @@ Result<std::vector<json::Document>> FhirClient::Search(std::string_view type,
                                                        std::string_view query,
                                                        const SearchOptions& options) {
   if (!IsValidResourceType(type)) return Status::Invalid("bad resource type");
-  std::vector<json::Document> out;
-  std::string url = impl_->Url(std::string(type) + (query.empty() ? "" : "?") + std::string(query));
-  const std::string base = impl_->Url("");
-  for (int page = 0; page < options.max_pages; ++page) {
-    auto r = impl_->Send(impl_->Request("GET", url));
-    if (!r.ok()) return r.status();
-    if (const json::Value* entries = json::Member(r->body, "entry"); entries && entries->IsArray()) {
-      for (const auto& e : entries->GetArray()) {
-        const json::Value* res = json::Member(e, "resource");
-        if (res == nullptr) continue;
-        json::Document d;
-        d.CopyFrom(*res, d.GetAllocator());
-        out.push_back(std::move(d));
-      }
-    }
-    auto next = NextLink(r->body);
-    if (!next) return out;
-    // Credentials go to the configured server only: a next link elsewhere is not followed.
-    if (next->rfind(base, 0) != 0) {
-      return Status::Invalid("search paging link leaves the configured server; not followed");
-    }
-    url = *next;
-  }
-  return Status::TooLarge("search has more than " + std::to_string(options.max_pages) + " pages");
+  return impl_->Pages(
+      impl_->Url(std::string(type) + (query.empty() ? "" : "?") + std::string(query)), "search",
+      options);
+}
+
+Result<std::vector<json::Document>> FhirClient::History(std::string_view type, std::string_view id,
+                                                        const SearchOptions& options) {
+  if (!IsValidResourceType(type) || !IsValidId(id)) return Status::Invalid("bad type or id");
+  return impl_->Pages(impl_->Url(std::string(type) + "/" + std::string(id) + "/_history"),
+                      "history", options);
 }
 
 Result<FhirResponse> FhirClient::Create(const json::Value& resource, std::string_view if_none_exist) {

@@ -103,6 +103,10 @@ class FhirClient {
   // are returned in order.
   Result<std::vector<json::Document>> Search(std::string_view type, std::string_view query,
                                              const SearchOptions& options = {});
+  // GET [base]/type/id/_history: every version of one resource, newest first (as the server
+  // orders a history Bundle), following next links up to max_pages.
+  Result<std::vector<json::Document>> History(std::string_view type, std::string_view id,
+                                              const SearchOptions& options = {});
   // POST [base]/type. if_none_exist ("identifier=sys|val") makes it conditional (and retryable).
   Result<FhirResponse> Create(const json::Value& resource, std::string_view if_none_exist = {});
   // PUT [base]/type/id. if_match is a version id ("3") or an ETag (W/"3"); sent as W/"3".

@@ -162,8 +162,10 @@ class Executor {
         }
         if (found->size() == 1) {
           const Value& r = (*found)[0];
-          Record(*w, std::string(fhir::ResourceId(r).value_or("")),
-                 std::string(fhir::VersionId(r).value_or("")), "existing");
+          std::string id(fhir::ResourceId(r).value_or(""));
+          auto version = CommittedVersionOf(*w, id, std::string(fhir::VersionId(r).value_or("")));
+          if (!version.ok()) return FailFrom(version.status());
+          Record(*w, id, *version, "existing");
         }
       } else if (w->method == "PUT") {
         auto state = CheckUpdate(*w);
@@ -181,6 +183,29 @@ class Executor {
       provenance_known_absent_ = true;
     }
     return true;
+  }
+
+  // The version an earlier attempt's create wrote. Someone may have changed the resource since
+  // (a clinician editing the note between a lost answer and this retry); the Provenance must
+  // still name the version this commit wrote, which for a resource only this proposal creates
+  // (its Countersign identifier) is the first one in its history. Shared resources (the AI
+  // Device) keep the version found. A server without instance history: the version found, said
+  // in the notes.
+  Result<std::string> CommittedVersionOf(const PlannedWrite& w, const std::string& id,
+                                         const std::string& current) {
+    const std::string own = std::string("identifier=") + mappings::kCountersignIdentifierSystem +
+                            "|" + target_.proposal_id + "/";
+    if (w.if_none_exist.rfind(own, 0) != 0 || id.empty()) return current;
+    auto history = client_.History(w.resource_type, id);
+    if (!history.ok()) {
+      if (history.status().IsTransient()) return history.status();
+      out_.notes.push_back(w.resource_type + "/" + id + ": no instance history (" +
+                           history.status().message() + "); its version as found, " + current +
+                           ", is taken as the committed one");
+      return current;
+    }
+    if (history->empty()) return current;
+    return std::string(fhir::VersionId(history->back()).value_or(current));
   }
 
   enum class UpdateState { kWritable, kApplied, kMoved, kError };

@@ -155,6 +155,43 @@ BOOST_AUTO_TEST_CASE(a_retry_after_a_lost_answer_keeps_the_committed_version) {
   BOOST_TEST(h.RequestsSeen("PUT", "/Provenance") == 0u);
 }
 
+// The gap the previous pinning left: a server that keeps the references as sent, the pin cut off,
+// and a clinician edit before the retry. The retry finds the note (now at a newer version) and
+// the unversioned Provenance, and pins it to the version the commit wrote (the note's first, from
+// its history), not to the clinician's.
+BOOST_AUTO_TEST_CASE(a_pin_cut_off_then_an_edit_still_pins_the_committed_version) {
+  ServerConfig config;
+  config.resolve_version_specific = false;
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-pin-edit");
+  Fault down;
+  down.method = "PUT";
+  down.path_regex = "/Provenance/";
+  down.status = 503;
+  down.count = 20;
+  BOOST_REQUIRE(h.server.AddFault(down).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
+  BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
+  BOOST_REQUIRE(h.server.ClearFaults().ok());
+  auto notes = h.ServerSearch("DocumentReference", "");
+  BOOST_REQUIRE(notes.size() == 1u);
+  std::string note = "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or(""));
+  std::string committed = std::string(fhir::VersionId(notes[0]).value_or(""));
+  json::Document edited = h.ServerRead(note);
+  json::SetString(edited, "description", "edited by the clinician", edited.GetAllocator());
+  h.ServerUpdate(note, json::Stringify(edited));
+  BOOST_REQUIRE(std::string(fhir::VersionId(h.ServerRead(note)).value_or("")) != committed);
+
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == note + "/_history/" + committed);
+  BOOST_TEST(h.RequestsSeen("GET", "/DocumentReference/[^/]+/_history$") == 1u);
+  BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
