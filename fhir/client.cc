@@ -389,6 +389,17 @@ std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
 
 const std::string& FhirClient::base_url() const { return impl_->options.base_url; }
 
+Result<std::string> FhirClient::Authenticate() {
+  if (!impl_->smart_error.ok()) return impl_->smart_error;
+  if (!impl_->smart) {
+    const AuthOptions& a = impl_->options.auth;
+    return std::string(a.bearer_token.empty() && a.basic_user.empty() ? "none" : "static");
+  }
+  auto token = impl_->smart->Token();
+  if (!token.ok()) return impl_->Redact(token.status());
+  return std::string("smart");
+}
+
 Result<Capabilities> FhirClient::GetCapabilities(bool refresh) {
   if (!refresh) {
     std::lock_guard<std::mutex> lock(impl_->caps_mu);

@@ -94,6 +94,11 @@ class FhirClient {
 
   const std::string& base_url() const;
 
+  // With SMART Backend Services: gets an access token now (discovery and token request), so a
+  // configuration can be checked before the first write; "smart" names what happened. With
+  // static credentials or none: OK, nothing sent ("static" / "none").
+  Result<std::string> Authenticate();
+
   // GET [base]/metadata, parsed. Cached after the first success; Refresh forces a new read.
   Result<Capabilities> GetCapabilities(bool refresh = false);
 

@@ -53,7 +53,7 @@ sed -e "s#http://127.0.0.1:8103/fhir/R4#$fhir#" \
     -e "s#\"countersign.db\"#\"$work/countersign.db\"#" \
     -e "s#127.0.0.1:8400#127.0.0.1:0#" \
     fixtures/config/countersign.json >"$work/countersign.json"
-"$cs" check-config "$work/countersign.json"
+"$cs" check-config "$work/countersign.json" --connect
 "$cs" serve --config "$work/countersign.json" >"$work/daemon.out" 2>"$work/daemon.err" &
 pids+=($!)
 url=$(wait_for_line "$work/daemon.out" "serving on" | sed -E 's#.*serving on (http://[^ ]+).*#\1#')

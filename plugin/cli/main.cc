@@ -55,7 +55,9 @@ Commands:
   audit export [--out FILE]      the trail as FHIR AuditEvent NDJSON
   ledger                         Provenance kept locally (server refused it)
   map FILE                       show the pending Bundle a draft maps to (needs --config)
-  check-config FILE              load a config the way the daemon does; name the first problem
+  check-config FILE [--connect]  load a config the way the daemon does; name the first problem.
+                                 --connect: also authenticate to the FHIR server (a SMART token)
+                                 and show what its CapabilityStatement lets Countersign write
 )";
 
 int ExitFor(int http_status) {
@@ -94,7 +96,7 @@ struct Args {
 };
 
 Result<Args> ParseArgs(int argc, char** argv) {
-  static const std::set<std::string> kFlags = {"--json", "--diff", "--help"};
+  static const std::set<std::string> kFlags = {"--json", "--diff", "--help", "--connect"};
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
@@ -421,6 +423,43 @@ class Cli {
     }
     std::cout << path << ": ok (" << (*service)->principals().size() << " principals, "
               << cfg->tokens.size() << " tokens, FHIR server " << cfg->fhir.base_url << ")\n";
+    if (!args_.Has("--connect")) return kOk;
+    return ShowServer((*service)->client());
+  }
+
+  // What an integrator wants to know before the first commit: does the auth work, and what
+  // will the write plan be on this server.
+  int ShowServer(fhir::FhirClient& client) {
+    auto auth = client.Authenticate();
+    if (!auth.ok()) {
+      std::cerr << "countersign: FHIR server auth: " << auth.status().ToString() << "\n";
+      return ExitFor(auth.status());
+    }
+    auto caps = client.GetCapabilities(/*refresh=*/true);
+    if (!caps.ok()) {
+      std::cerr << "countersign: FHIR server: " << caps.status().ToString() << "\n";
+      return ExitFor(caps.status());
+    }
+    const char* auth_line = *auth == "smart" ? "SMART Backend Services token obtained"
+                            : *auth == "static" ? "static credentials (checked on first use)"
+                                                : "none";
+    auto yes = [](bool b) { return b ? "yes" : "no"; };
+    std::cout << "FHIR server: " << (caps->software.empty() ? "unnamed" : caps->software)
+              << ", FHIR " << caps->fhir_version << "; auth: " << auth_line << "\n"
+              << "  commits: "
+              << (caps->transaction ? "one transaction each (Provenance inside)"
+                                    : "ordered per-resource writes (no transactions declared)")
+              << "\n";
+    for (const char* type : {"DocumentReference", "Appointment", "Communication",
+                             "CommunicationRequest", "Provenance", "Device", "Task"}) {
+      std::cout << "  " << type << ": create " << yes(caps->CanCreate(type))
+                << ", conditional create " << yes(caps->ConditionalCreate(type)) << ", update "
+                << yes(caps->CanUpdate(type)) << ", If-Match honoured "
+                << yes(caps->VersionedUpdate(type)) << "\n";
+    }
+    if (!caps->CanCreate("Provenance")) {
+      std::cout << "  Provenance cannot be written here: it is kept in the local ledger\n";
+    }
     return kOk;
   }
 

@@ -217,6 +217,27 @@ BOOST_AUTO_TEST_CASE(es384_with_the_token_endpoint_discovered) {
   BOOST_TEST((seen[2].method == "POST" && seen[2].status == 201));
 }
 
+// What check-config --connect calls: a token now, nothing sent to the FHIR endpoints; the token
+// is then used by the first request (no second token request).
+BOOST_AUTO_TEST_CASE(authenticate_gets_a_token_without_touching_fhir) {
+  auto& server = SharedTestFhirServer();
+  BOOST_REQUIRE(server.Configure(SmartServer("es384.pub.pem")).ok());
+  auto client = SmartClient(server, "es384.pem");
+  auto how = client->Authenticate();
+  BOOST_REQUIRE_MESSAGE(how.ok(), how.status().ToString());
+  BOOST_TEST(*how == "smart");
+  auto seen = Seen(server);
+  BOOST_REQUIRE(seen.size() == 1u);
+  BOOST_TEST(IsTokenRequest(seen[0]));
+  BOOST_REQUIRE(client->Search("Patient", "").ok());
+  BOOST_TEST(Count(Seen(server), IsTokenRequest) == 1);
+  auto wrong = SmartClient(server, "rs384-other.pem");
+  BOOST_TEST(wrong->Authenticate().status().IsUnauthorized());
+  ClientOptions plain;
+  plain.base_url = server.base_url();
+  BOOST_TEST(FhirClient::Create(plain).value()->Authenticate().value() == "none");
+}
+
 // A revoked token: the FHIR server answers 401, the client gets a new token and sends the plain
 // (non-conditional) POST once more; the 401 applied nothing, so there is one Patient.
 BOOST_AUTO_TEST_CASE(a_401_renews_the_token_and_resends_without_duplicating) {
