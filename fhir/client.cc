@@ -357,6 +357,10 @@ Result<std::unique_ptr<FhirClient>> FhirClient::Create(const ClientOptions& opti
   if (options.base_url.rfind("http://", 0) != 0 && options.base_url.rfind("https://", 0) != 0) {
     return Status::Invalid("FHIR base URL must start with http:// or https://");
   }
+  const TlsOptions& tls = options.tls;
+  if (tls.client_cert_file.empty() != tls.client_key_file.empty()) {
+    return Status::Invalid("a TLS client certificate needs its key file, and the key its certificate");
+  }
   ClientOptions copy = options;
   auto client = CreateWithTransport(copy, [copy] { return MakeCurlTransport(copy); });
   if (!client->impl_->smart_error.ok()) return client->impl_->smart_error;  // a bad key or URL

@@ -42,6 +42,9 @@ namespace countersign::fhir {
 struct TlsOptions {
   bool verify = true;       // peer and host verification; off only when explicitly configured
   std::string ca_file;      // extra CA bundle (PEM) to trust, e.g. a self-signed test server's CA
+  // Mutual TLS (a gateway that demands a client certificate): both PEM files, or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 // One of: a static bearer token, HTTP Basic, or SMART Backend Services (smart_backend_auth.h:

@@ -90,6 +90,12 @@ class CurlTransport : public HttpTransport {
     if (!options_.tls.ca_file.empty()) {
       curl_easy_setopt(curl_, CURLOPT_CAINFO, options_.tls.ca_file.c_str());
     }
+    if (!options_.tls.client_cert_file.empty()) {
+      curl_easy_setopt(curl_, CURLOPT_SSLCERT, options_.tls.client_cert_file.c_str());
+      curl_easy_setopt(curl_, CURLOPT_SSLCERTTYPE, "PEM");
+      curl_easy_setopt(curl_, CURLOPT_SSLKEY, options_.tls.client_key_file.c_str());
+      curl_easy_setopt(curl_, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     if (request.method == "GET") {
       curl_easy_setopt(curl_, CURLOPT_HTTPGET, 1L);
     } else {

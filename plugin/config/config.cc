@@ -189,10 +189,24 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
   if (const json::Value* t = s.Get("tls")) {
     Section tls(*t, "fhir.tls");
     CS_RETURN_IF_ERROR(tls.CheckObject());
-    CS_RETURN_IF_ERROR(tls.OnlyKnown({"verify", "ca_file"}));
+    CS_RETURN_IF_ERROR(tls.OnlyKnown({"verify", "ca_file", "client_cert_file", "client_key_file"}));
     CS_RETURN_IF_ERROR(tls.Bool("verify", &out->tls.verify));
     CS_RETURN_IF_ERROR(tls.String("ca_file", &out->tls.ca_file));
     out->tls.ca_file = Resolve(base_dir, out->tls.ca_file);
+    CS_RETURN_IF_ERROR(tls.String("client_cert_file", &out->tls.client_cert_file));
+    CS_RETURN_IF_ERROR(tls.String("client_key_file", &out->tls.client_key_file));
+    if (out->tls.client_cert_file.empty() != out->tls.client_key_file.empty()) {
+      return Status::Invalid("fhir.tls: client_cert_file and client_key_file go together");
+    }
+    for (auto [name, file] : {std::pair<const char*, std::string*>{"client_cert_file",
+                                                                    &out->tls.client_cert_file},
+                              {"client_key_file", &out->tls.client_key_file}}) {
+      if (file->empty()) continue;
+      *file = Resolve(base_dir, *file);
+      // Read once to name a missing or unreadable file now rather than at the first handshake.
+      auto text = core::ReadTextFile(*file);
+      if (!text.ok()) return Status::Error(text.status().kind(), tls.Path(name) + ": " + text.status().message());
+    }
   }
   if (const json::Value* r = s.Get("retry")) {
     Section retry(*r, "fhir.retry");

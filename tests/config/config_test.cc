@@ -74,6 +74,25 @@ BOOST_AUTO_TEST_CASE(bad_keys_are_named_by_path) {
   BOOST_TEST(ErrorOf("{not json").find("not JSON") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(mutual_tls_files_go_together_and_must_be_readable) {
+  BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "https://x", "tls": {"client_cert_file": "c.pem"}}})")
+                 .find("fhir.tls: client_cert_file and client_key_file go together") !=
+             std::string::npos);
+  BOOST_TEST(ErrorOf(R"({"fhir": {"base_url": "https://x", "tls": {"client_cert_file":
+      "/nonexistent/c.pem", "client_key_file": "/nonexistent/k.pem"}}})")
+                 .find("fhir.tls.client_cert_file: cannot read /nonexistent/c.pem") !=
+             std::string::npos);
+  // Readable files (any will do for the loader: libcurl parses them at the handshake), resolved
+  // against the config's directory.
+  auto ok = Config::Parse(R"({"fhir": {"base_url": "https://x", "tls": {"client_cert_file":
+      "principals.json", "client_key_file": "guardrails.json"}}, "principals": "principals.json",
+      "approval_policy": "approval-policy.json", "guardrails": "guardrails.json",
+      "mappings": {"rules_dir": "r"}})", kFixtures);
+  BOOST_REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  BOOST_TEST(ok->fhir.tls.client_cert_file == kFixtures + "/principals.json");
+  BOOST_TEST(ok->fhir.tls.client_key_file == kFixtures + "/guardrails.json");
+}
+
 BOOST_AUTO_TEST_CASE(task_mirror_is_off_by_default_and_checked_like_the_rest) {
   auto on = Config::Parse(Minimal(R"(, "task_mirror": {"enabled": true, "batch": 250})"), kFixtures);
   BOOST_REQUIRE_MESSAGE(on.ok(), on.status().ToString());

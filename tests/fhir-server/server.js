@@ -3,7 +3,7 @@
 // in-memory repository, with the writes made spec-conformant where our tests depend on it and
 // switches to emulate the servers our users meet (see README.md). Binds 127.0.0.1 only.
 //
-//   node server.js [--port N] [--tls-cert F --tls-key F] [--snapshot FILE]
+//   node server.js [--port N] [--tls-cert F --tls-key F [--tls-client-ca F]] [--snapshot FILE]
 // Prints "LISTENING <port>" once ready.
 
 const http = require('http');
@@ -34,6 +34,7 @@ function arg(name, fallback) {
 const port = Number(arg('--port', '0'));
 const tlsCert = arg('--tls-cert', '');
 const tlsKey = arg('--tls-key', '');
+const tlsClientCa = arg('--tls-client-ca', '');  // client certificates are asked for, checked against it
 const snapshotFile = arg('--snapshot', '');
 
 // Handlers first: a SIGTERM while the definitions load (a second or more on a busy machine) must
@@ -73,7 +74,7 @@ const DEFAULT_CONFIG = {
   transactions: true, batch: true, versionConflictStatus: 412, requireIfMatch: false,
   readOnlyTypes: [], readOnlyStatus: 405, bearerToken: '', basicUser: '', basicPassword: '',
   conditionalCreate: true, delayMs: 0, capabilityStatement: null, resolveVersionSpecific: true,
-  returnMinimal: false, smartBackend: null,
+  returnMinimal: false, smartBackend: null, requireClientCert: false,
 };
 let config = { ...DEFAULT_CONFIG };
 let faults = [];
@@ -719,6 +720,12 @@ async function handleFhir(req, res, path, query, body) {
     ifNoneExist: headers['if-none-exist'] || '', prefer: headers.prefer || '',
     hadAuthorization: !!headers.authorization };
   requestLog.push(entry);
+  if (config.requireClientCert && !(req.socket && req.socket.authorized)) {
+    // Like a gateway that demands mutual TLS (answered at the HTTP level here, so the tests' own
+    // admin calls need no certificate).
+    entry.status = send(res, 401, outcome('error', 'security', 'a client certificate signed by the trusted CA is required'));
+    return;
+  }
   if (!authorized(headers)) {
     entry.status = send(res, 401, outcome('error', 'login', 'authentication required'),
       { 'WWW-Authenticate': config.smartBackend ? 'Bearer error="invalid_token"' : config.bearerToken ? 'Bearer' : 'Basic' });
@@ -745,7 +752,7 @@ function configProblem(json) {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return 'config must be a JSON object';
   for (const k of Object.keys(json)) if (!(k in DEFAULT_CONFIG)) return `unknown config key ${k}`;
   const c = { ...DEFAULT_CONFIG, ...json };
-  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate', 'resolveVersionSpecific', 'returnMinimal']) {
+  for (const k of ['transactions', 'batch', 'requireIfMatch', 'conditionalCreate', 'resolveVersionSpecific', 'returnMinimal', 'requireClientCert']) {
     if (typeof c[k] !== 'boolean') return `${k} must be true or false`;
   }
   for (const k of ['bearerToken', 'basicUser', 'basicPassword']) if (typeof c[k] !== 'string') return `${k} must be a string`;
@@ -890,7 +897,8 @@ async function onRequest(req, res) {
 loadSnapshot();
 snapshotLoaded = true;
 const server = tlsCert
-  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, onRequest)
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey),
+    ...(tlsClientCa ? { requestCert: true, rejectUnauthorized: false, ca: [fs.readFileSync(tlsClientCa)] } : {}) }, onRequest)
   : http.createServer(onRequest);
 server.keepAliveTimeout = 30000;
 process.stdout.on('error', () => {});  // the harness closes its end after "LISTENING"

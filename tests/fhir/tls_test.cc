@@ -1,4 +1,5 @@
-// HTTPS: a self-signed FHIR server is refused by default and trusted once its CA is configured.
+// HTTPS: a self-signed FHIR server is refused by default and trusted once its CA is configured;
+// mutual TLS with a client certificate.
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
@@ -44,6 +45,36 @@ BOOST_AUTO_TEST_CASE(self_signed_server_needs_its_ca) {
   unverified.retry = RetryPolicy::None();
   unverified.tls.verify = false;
   BOOST_TEST(FhirClient::Create(unverified).value()->GetCapabilities().ok());
+  server->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A gateway that demands mutual TLS: refused without a client certificate, served with the one
+// the CA signed; a certificate without its key is refused before anything is sent.
+BOOST_AUTO_TEST_CASE(client_certificate_for_mutual_tls) {
+  std::string dir = (std::filesystem::temp_directory_path() / "countersign-mtls-XXXXXX").string();
+  BOOST_REQUIRE(mkdtemp(dir.data()) != nullptr);
+  BOOST_REQUIRE(testing::MakeTestCertificates(dir).ok());
+  auto server = testing::TestFhirServer::Start(dir);
+  BOOST_REQUIRE_MESSAGE(server.ok(), server.status().ToString());
+  testing::ServerConfig config;
+  config.require_client_cert = true;
+  BOOST_REQUIRE((*server)->Configure(config).ok());
+
+  ClientOptions options;
+  options.base_url = (*server)->base_url();
+  options.retry = RetryPolicy::None();
+  options.tls.ca_file = dir + "/ca.pem";
+  auto anonymous = FhirClient::Create(options).value()->Read("Patient", "nobody");
+  BOOST_TEST(anonymous.status().IsUnauthorized(), anonymous.status().ToString());
+
+  options.tls.client_cert_file = dir + "/client.pem";
+  auto half = FhirClient::Create(options);
+  BOOST_TEST(half.status().IsInvalid());
+  options.tls.client_key_file = dir + "/client-key.pem";
+  auto with_cert = FhirClient::Create(options).value();
+  BOOST_TEST(with_cert->Read("Patient", "nobody").status().IsNotFound());  // through, and answered
+  BOOST_TEST(with_cert->GetCapabilities().ok());
   server->reset();
   std::filesystem::remove_all(dir);
 }

@@ -156,7 +156,8 @@ struct TestFhirServer::Impl {
                                      "--snapshot", dir + "/snapshot.json"};
     if (!cert_dir.empty()) {
       args.insert(args.end(), {"--tls-cert", cert_dir + "/server.pem", "--tls-key",
-                               cert_dir + "/server-key.pem"});
+                               cert_dir + "/server-key.pem", "--tls-client-ca",
+                               cert_dir + "/ca.pem"});
     }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -303,6 +304,7 @@ Status TestFhirServer::Configure(const ServerConfig& config) {
   json::Set(d, "delayMs", json::Value(config.delay_ms), a);
   json::Set(d, "resolveVersionSpecific", json::Value(config.resolve_version_specific), a);
   json::Set(d, "returnMinimal", json::Value(config.return_minimal), a);
+  json::Set(d, "requireClientCert", json::Value(config.require_client_cert), a);
   if (config.smart_backend) {
     json::Value sb(rapidjson::kObjectType);
     json::SetString(sb, "clientId", config.smart_backend->client_id, a);
@@ -445,7 +447,11 @@ Status MakeTestCertificates(const std::string& dir) {
       "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr "
       "-subj /CN=127.0.0.1 >/dev/null 2>&1 && "
       "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
-      "-out server.pem -days 2 -extfile san.ext >/dev/null 2>&1";
+      "-out server.pem -days 2 -extfile san.ext >/dev/null 2>&1 && "
+      "openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr "
+      "-subj /CN=countersign-test-client >/dev/null 2>&1 && "
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
+      "-out client.pem -days 2 >/dev/null 2>&1";
   int rc = std::system(cmd.c_str());
   if (rc != 0) return Status::Internal("openssl failed making test certificates in " + dir);
   return Status::Ok();

@@ -46,6 +46,9 @@ struct ServerConfig {
     int token_lifetime_s = 300;
   };
   std::optional<SmartClient> smart_backend;
+  // HTTPS servers only: FHIR requests need a client certificate signed by the test CA
+  // (MakeTestCertificates' client.pem).
+  bool require_client_cert = false;
 };
 
 // Epic's R4 sandbox as the server declares itself: its CapabilityStatement
@@ -121,7 +124,8 @@ class TestFhirServer {
 TestFhirServer& SharedTestFhirServer();
 
 // Writes a throwaway CA (ca.pem) and a server certificate for 127.0.0.1 signed by it
-// (server.pem, server-key.pem) into dir, using OpenSSL. For the TLS tests.
+// (server.pem, server-key.pem) and a client certificate (client.pem, client-key.pem) into dir,
+// using OpenSSL. For the TLS tests.
 countersign::Status MakeTestCertificates(const std::string& dir);
 
 // Writes throwaway SMART signing keys into dir with OpenSSL: rs384.pem / rs384.pub.pem (RSA 2048)
