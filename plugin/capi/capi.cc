@@ -325,6 +325,16 @@ cs_status cs_reassign(cs_instance* instance, const char* token, const char* id,
   });
 }
 
+cs_status cs_retry_commit(cs_instance* instance, const char* token, const char* id,
+                          const char* reason, char** proposal_json, cs_error* err) {
+  return Guarded(err, [&] {
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
+    return Call(instance, token, "POST", std::string("/proposals/") + id + "/retry",
+                JsonObject({{"reason", reason}}), {}, proposal_json, err);
+  });
+}
+
 cs_status cs_commit_pending(cs_instance* instance, char** report_json, cs_error* err) {
   return Guarded(err, [&]() -> cs_status {
     if (report_json != nullptr) *report_json = nullptr;

@@ -49,6 +49,7 @@ Commands:
   reject ID --reason CODE [--text TEXT]
   reassign ID --owner OWNER --reason TEXT
   rebase ID                      carry a conflicted proposal onto the server's current version
+  retry ID --reason TEXT         queue a failed commit again once its cause is fixed
   commit                         commit approved proposals now, then a Task mirror pass when
                                  task_mirror is on (needs --config)
   audit verify                   check the hash chain; exit 8 when broken
@@ -157,6 +158,10 @@ class Cli {
       return Decide("reassign", Body({{"owner", args_.Opt("--owner")}, {"reason", args_.Opt("--reason")}}));
     }
     if (cmd == "rebase") return Decide("rebase", "{}");
+    if (cmd == "retry") {
+      if (args_.Opt("--reason").empty()) return Usage("retry needs --reason TEXT (what was fixed)");
+      return Decide("retry", Body({{"reason", args_.Opt("--reason")}}));
+    }
     if (cmd == "amend") return Amend();
     if (cmd == "audit") return Audit();
     if (cmd == "ledger") return Print(Send(Call("GET", "/provenance-ledger")));

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "fhir/client.h"
 #include "fhir/operation_outcome.h"
 #include "plugin/commit/commit_executor.h"
@@ -100,7 +102,10 @@ struct CommitEngine::Impl {
     auto plan = PlanWrites(*bundle, *caps);
     if (!plan.ok()) return CompleteFailed(e, *p, plan.status(), ErrorResult(plan.status()));
 
-    CommitTarget target{p->id, p->revision, e.attempts > 1};
+    // A later attempt, or a person's retry of a failed commit: look on the server first.
+    bool retried = std::any_of(p->history.begin(), p->history.end(),
+                               [](const core::ProposalEvent& ev) { return ev.event == "retry"; });
+    CommitTarget target{p->id, p->revision, e.attempts > 1 || retried};
     Execution run = ExecuteCommit(*deps.client, *bundle, *plan, target);
     std::string result = run.ResultJson();
     switch (run.kind) {

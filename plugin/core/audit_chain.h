@@ -25,6 +25,7 @@ inline constexpr const char* kExpire = "expire";
 inline constexpr const char* kTransition = "transition";    // any other status change
 inline constexpr const char* kCommitAttempt = "commit-attempt";
 inline constexpr const char* kCommitResult = "commit-result";
+inline constexpr const char* kCommitRetry = "commit-retry";    // a person re-queued a failed commit
 inline constexpr const char* kExport = "export";
 }  // namespace audit
 

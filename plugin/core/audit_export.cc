@@ -35,7 +35,7 @@ ActionShape ShapeFor(const std::string& action) {
   if (action == audit::kSubmit) return {"create", "C", kParticipationTypeSystem, "AUT", "author (originator)"};
   if (action == audit::kView) return {"read", "R", kParticipationTypeSystem, "IRCP", "information recipient"};
   if (action == audit::kAmend) return {"update", "U", kParticipationTypeSystem, "AUT", "author (originator)", true};
-  if (action == audit::kApprove || action == audit::kReject) {
+  if (action == audit::kApprove || action == audit::kReject || action == audit::kCommitRetry) {
     return {"update", "U", kRoleClassSystem, "AGNT", "agent", true};
   }
   if (action == audit::kCommitAttempt || action == audit::kCommitResult) {

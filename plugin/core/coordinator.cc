@@ -298,6 +298,39 @@ Result<Proposal> Coordinator::Reject(const Principal& who, const std::string& id
   return deps_.store->UpdateProposal(u);
 }
 
+Result<Proposal> Coordinator::RetryCommit(const Principal& who, const std::string& id,
+                                          const std::string& reason) {
+  auto p = deps_.store->GetProposal(id);
+  if (!p.ok()) return p.status();
+  auto actor = CheckDecision(who, *p, audit::kCommitRetry, ProposalStatus::kApproved);
+  if (!actor.ok()) return actor.status();
+  if (p->status != ProposalStatus::kFailed) {
+    return Status::IllegalState(std::string("only a failed commit can be retried; this proposal is ") +
+                                StatusName(p->status));
+  }
+  if (reason.empty()) return Status::Invalid("a retry needs a reason (what was fixed)");
+  auto outbox = deps_.store->ListOutbox(id);
+  if (!outbox.ok()) return outbox.status();
+  if (!outbox->empty()) {
+    auto last = json::Parse(outbox->back().result_json.empty() ? "{}" : outbox->back().result_json);
+    const json::Value* compensated = last.ok() ? json::Member(*last, "compensated") : nullptr;
+    if (compensated != nullptr && compensated->IsArray() && !compensated->Empty()) {
+      return Status::IllegalState(
+          "the failed attempt marked what it had created entered-in-error (" +
+          json::Stringify(*compensated) +
+          "); a retry would take those as written. Submit the draft anew instead");
+    }
+  }
+  ProposalUpdate u = UpdateOf(*p, *actor, "retry");
+  u.new_status = ProposalStatus::kApproved;
+  u.enqueue_outbox = true;
+  u.event.reason_text = reason;
+  std::string detail = DetailJson({{"revision", std::to_string(p->revision)}, {"reason", reason}});
+  u.event.detail_json = detail;
+  u.audit = MakeAudit(*actor, audit::kCommitRetry, *p, detail);
+  return deps_.store->UpdateProposal(u);
+}
+
 Result<Proposal> Coordinator::Reassign(const Principal& who, const std::string& id,
                                        const std::string& new_owner, const std::string& reason) {
   auto p = deps_.store->GetProposal(id);

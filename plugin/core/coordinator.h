@@ -85,6 +85,16 @@ class Coordinator {
   Result<Proposal> Reassign(const Principal& who, const std::string& id,
                             const std::string& new_owner, const std::string& reason);
 
+  // A failed commit queued again by a person who may approve its kind, once the cause is fixed
+  // (the server's auth, an outage longer than the retry budget, a rule the server enforced):
+  // failed -> approved with a new outbox entry for the same approved content, and the commit
+  // engine reconciles with the server first, so nothing an earlier attempt wrote is duplicated.
+  // kIllegalState unless failed, or when the failed attempt marked resources it had created
+  // entered-in-error (a retry would count them as written; submit the draft anew instead);
+  // kInvalid without a reason.
+  Result<Proposal> RetryCommit(const Principal& who, const std::string& id,
+                               const std::string& reason);
+
   // A proposal in conflict (the server moved past its base version): carries each update's own
   // change (its patch minus the "test" guards) over to the server's current version, as a new
   // revision with If-Match on that version, and moves it back to pending for a fresh approval.

@@ -15,6 +15,8 @@ constexpr Edge kLegal[] = {
     {S::kApproved, S::kCommitting}, {S::kCommitting, S::kCommitted},
     {S::kCommitting, S::kConflict}, {S::kCommitting, S::kFailed},  {S::kConflict, S::kPending},
     {S::kConflict, S::kRejected},
+    // A failed commit retried by a person once the cause is fixed (Coordinator::RetryCommit).
+    {S::kFailed, S::kApproved},
 };
 }  // namespace
 

@@ -183,7 +183,7 @@ HttpServerResponse Api::Impl::Route(const HttpServerRequest& request, std::strin
         return internal::ProposalAudit(deps, call, id);
       }
       if (action == "approve" || action == "amend" || action == "reject" ||
-          action == "reassign" || action == "rebase") {
+          action == "reassign" || action == "rebase" || action == "retry") {
         if (m != "POST") return MethodNotAllowed("POST");
         return internal::DecideProposal(deps, call, id, action);
       }

@@ -340,6 +340,13 @@ HttpServerResponse DecideProposal(const ApiDeps& deps, const Call& call, const s
     if (!reason.ok()) return ErrorResponse(reason.status());
     if (owner->empty()) return ErrorResponse(Status::Invalid("'owner' is required"));
     result = deps.coordinator->Reassign(call.principal, id, *owner, *reason);
+  } else if (action == "retry") {
+    Status s = OnlyMembers(b, {"reason"});
+    if (!s.ok()) return ErrorResponse(s);
+    auto reason = OptionalString(b, "reason");
+    if (!reason.ok()) return ErrorResponse(reason.status());
+    if (reason->empty()) return ErrorResponse(Status::Invalid("'reason' is required"));
+    result = deps.coordinator->RetryCommit(call.principal, id, *reason);
   } else {  // rebase
     Status s = OnlyMembers(b, {});
     if (!s.ok()) return ErrorResponse(s);
@@ -352,7 +359,7 @@ HttpServerResponse DecideProposal(const ApiDeps& deps, const Call& call, const s
     }
   }
   if (!result.ok()) return ErrorResponse(result.status());
-  // The final approval wrote an outbox entry: tell the commit worker now rather than at its
+  // The final approval (or a retry) wrote an outbox entry: tell the commit worker now rather than at its
   // next poll (a poll interval would add up to worker.poll_ms to every commit).
   if (result->status == core::ProposalStatus::kApproved && deps.outbox_ready) deps.outbox_ready();
   return ProposalResponse(deps, 200, *result, false);

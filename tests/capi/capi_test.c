@@ -71,6 +71,8 @@ static struct {
   cs_status (*commit_pending)(cs_instance*, char**, cs_error*);
   cs_status (*expire_due)(cs_instance*, int*, cs_error*);
   cs_status (*audit_verify)(cs_instance*, char**, cs_error*);
+  cs_status (*retry_commit)(cs_instance*, const char*, const char*, const char*, char**,
+                            cs_error*);
 } cs;
 
 static cs_error err;
@@ -107,6 +109,7 @@ static void load(void* lib) {
   LOAD(commit_pending, "cs_commit_pending");
   LOAD(expire_due, "cs_expire_due");
   LOAD(audit_verify, "cs_audit_verify");
+  LOAD(retry_commit, "cs_retry_commit");
 }
 
 static char* read_file(const char* path) {
@@ -362,6 +365,12 @@ static void review(cs_instance* inst) {
   EXPECT(cs.approve(inst, "demo-dr-ada-token", note_id, "looks right", &out, &err), CS_OK);
   CHECK(has(out, "\"status\":\"approved\""));
   EXPECT(cs.approve(inst, "demo-dr-ada-token", note_id, NULL, &out, &err), CS_CONFLICT);
+  /* Only a failed commit can be retried, by someone who may approve, with a reason. */
+  EXPECT(cs.retry_commit(inst, "demo-dr-ada-token", note_id, "server back", &out, &err),
+         CS_CONFLICT);
+  EXPECT(cs.retry_commit(inst, "demo-ai-scribe-token", note_id, "server back", &out, &err),
+         CS_FORBIDDEN);
+  EXPECT(cs.retry_commit(inst, "demo-dr-ada-token", note_id, NULL, &out, &err), CS_INVALID);
 
   /* The front desk takes the appointment, moves it by amending the draft, which approves it. */
   EXPECT(cs.reassign(inst, "demo-ai-scheduler-token", appt_id, "queue:front-desk", NULL, &out,

@@ -265,6 +265,75 @@ BOOST_AUTO_TEST_CASE(retry_budget_ends_failed_with_the_last_outcome) {
   BOOST_TEST(h.ServerSearch("DocumentReference", "").empty());
 }
 
+// The first transaction is applied but its answer lost, then the server stays down past the
+// retry budget: failed. Once it is back a clinician retries; the engine finds what the lost
+// attempt wrote and ends the proposal committed once (no second note, no second Provenance).
+// A failed attempt that compensated its creates cannot be retried.
+BOOST_DATA_TEST_CASE(a_failed_commit_retried_by_a_person_commits_once, bdata::make({true, false}),
+                     transactions) {
+  CommitHarness h(Transactions(transactions));
+  std::string id = h.ApprovedNote("k-retry");
+  Fault lost;  // applied, answer lost; more often than the client retries a conditional create
+  lost.method = "POST";
+  lost.status = 503;
+  lost.after_apply = true;
+  lost.count = 10;
+  lost.path_regex = transactions ? "^/fhir/R4/?$" : "^/fhir/R4/DocumentReference$";
+  BOOST_REQUIRE(h.server.AddFault(lost).ok());
+  auto first = h.engine->RunOnce();
+  BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
+  BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
+  BOOST_REQUIRE(h.server.ClearFaults().ok());
+  Fault down;  // then every request, reads included, past the engine's budget
+  down.path_regex = "^/fhir/R4";
+  down.status = 503;
+  down.count = 1000;
+  BOOST_REQUIRE(h.server.AddFault(down).ok());
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain(10);
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "failed", outcomes.back().detail);
+  BOOST_REQUIRE(h.StatusOf(id) == S::kFailed);
+  BOOST_REQUIRE(h.server.ClearFaults().ok());
+  BOOST_TEST(h.CountByIdentifier("DocumentReference", id) == 1u);  // the lost attempt's note
+  const core::Principal& ada = h.core.P("Practitioner/dr-ada");
+  const core::Principal& ai = h.core.P("Device/ai-scribe");
+  BOOST_TEST(h.core.coordinator->RetryCommit(ai, id, "server back").status().IsForbidden());
+  BOOST_TEST(h.core.coordinator->RetryCommit(ada, id, "").status().IsInvalid());
+  auto retried = h.core.coordinator->RetryCommit(ada, id, "the EHR is back");
+  BOOST_REQUIRE_MESSAGE(retried.ok(), retried.status().ToString());
+  BOOST_TEST(retried->status == S::kApproved);
+  outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.ExpectNoteCommittedOnce(id);
+  BOOST_TEST(h.core.coordinator->RetryCommit(ada, id, "again").status().IsIllegalState());
+  BOOST_TEST(core::VerifyAudit(*h.core.store)->ok);
+}
+
+BOOST_AUTO_TEST_CASE(a_compensated_failure_cannot_be_retried) {
+  CommitHarness h(Transactions(false));
+  std::string old_note = h.ServerCreate(R"({"resourceType":"DocumentReference","status":"current",
+      "subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"text/plain"}}]})");
+  std::string id = h.ApprovedUpdate("k-comp", old_note, R"({"status":"superseded"})", true);
+  Fault refused;  // the supersede update refused for good, after the new note was created
+  refused.method = "PUT";
+  refused.path_regex = "/DocumentReference/";
+  refused.status = 400;
+  BOOST_REQUIRE(h.server.AddFault(refused).ok());
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "failed", outcomes[0].detail);
+  auto outbox = h.core.store->ListOutbox(id);
+  BOOST_REQUIRE(outbox->size() == 1u);
+  BOOST_TEST(outbox->front().result_json.find("compensated") != std::string::npos,
+             outbox->front().result_json);
+  auto retry = h.core.coordinator->RetryCommit(h.core.P("Practitioner/dr-ada"), id, "try again");
+  BOOST_TEST(retry.status().IsIllegalState());
+  BOOST_TEST(retry.status().message().find("entered-in-error") != std::string::npos);
+  BOOST_TEST(h.StatusOf(id) == S::kFailed);
+}
+
 BOOST_AUTO_TEST_CASE(a_type_the_server_cannot_write_fails_before_sending_anything) {
   ServerConfig config = EpicSandboxConfig();
   CommitHarness h(config);

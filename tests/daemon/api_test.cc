@@ -299,6 +299,77 @@ BOOST_AUTO_TEST_CASE(decisions_and_illegal_transitions) {
   ExpectOutcome(h.Call("GET", "/nowhere", kAdaToken), 404);
 }
 
+// A proposal whose commit failed, put there through the store the way the commit engine does it
+// (claim, then complete as failed with the attempt's result).
+std::string FailedProposal(ApiHarness& h, const std::string& key, const std::string& result_json) {
+  const std::string id = h.Submit(key);
+  auto approved = h.Call("POST", "/proposals/" + id + "/approve", kAdaToken, "{}");
+  BOOST_REQUIRE_MESSAGE(approved.status == 200, approved.body);
+  auto claimed = h.core.store->ClaimOutbox("test-worker", h.core.clock.NowMillis(), 60'000, 100);
+  BOOST_REQUIRE(claimed.ok());
+  for (const core::OutboxEntry& e : *claimed) {
+    if (e.proposal_id != id) continue;
+    core::ProposalUpdate u;
+    u.proposal_id = id;
+    u.expected_status = core::ProposalStatus::kCommitting;
+    u.new_status = core::ProposalStatus::kFailed;
+    u.event.at = h.core.clock.NowMillis();
+    u.event.actor = "test-worker";
+    u.event.actor_role = "commit-engine";
+    u.event.event = "transition";
+    u.event.detail_json = result_json;
+    BOOST_REQUIRE(h.core.store->CompleteOutbox(e.id, "test-worker", result_json, u).ok());
+  }
+  BOOST_REQUIRE(StatusOf(h, id) == "failed");
+  return id;
+}
+
+// POST /proposals/{id}/retry: only a failed commit, only by someone who may approve its kind,
+// with a reason, and not when the failed attempt compensated what it had created. It queues a
+// new outbox entry, wakes the worker and is audited.
+BOOST_AUTO_TEST_CASE(retry_of_a_failed_commit) {
+  ApiHarness h;
+  int wakes = 0;
+  ApiDeps deps = h.Deps({});
+  deps.outbox_ready = [&wakes] { ++wakes; };
+  h.api = std::make_unique<Api>(std::move(deps));
+  const std::string pending = h.Submit("pending");
+  const std::string failed = FailedProposal(
+      h, "failed", R"({"result":"failed","error":"unavailable: gave up after 5 attempts"})");
+  const std::string compensated = FailedProposal(
+      h, "compensated",
+      R"({"result":"failed","writes":[],"compensated":["DocumentReference/9/_history/2"]})");
+  const std::string reason = R"({"reason":"the EHR's outage is over"})";
+  wakes = 0;
+
+  ExpectOutcome(h.Call("POST", "/proposals/" + pending + "/retry", kAdaToken, reason), 409);
+  ExpectOutcome(h.Call("POST", "/proposals/" + failed + "/retry", kAiToken, reason), 403);
+  ExpectOutcome(h.Call("POST", "/proposals/" + failed + "/retry", kSamToken, reason), 403);
+  ExpectOutcome(h.Call("POST", "/proposals/" + failed + "/retry", kAdaToken, "{}"), 400);
+  ExpectOutcome(h.Call("POST", "/proposals/" + failed + "/retry", kAdaToken,
+                       R"({"reason":"x","force":true})"),
+                400);
+  auto refused = h.Call("POST", "/proposals/" + compensated + "/retry", kAdaToken, reason);
+  ExpectOutcome(refused, 409);
+  BOOST_TEST(refused.body.find("entered-in-error") != std::string::npos, refused.body);
+  BOOST_TEST(StatusOf(h, compensated) == "failed");
+  BOOST_TEST(wakes == 0);
+
+  auto ok = h.Call("POST", "/proposals/" + failed + "/retry", kAdaToken, reason);
+  BOOST_REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  BOOST_TEST(json::GetString(Body(ok), "status").value_or("") == "approved");
+  BOOST_TEST(wakes == 1);
+  auto outbox = h.core.store->ListOutbox(failed);
+  BOOST_REQUIRE(outbox.ok() && outbox->size() == 2u);
+  BOOST_TEST(outbox->front().state == "done");
+  BOOST_TEST(outbox->back().state == "ready");
+  ExpectOutcome(h.Call("POST", "/proposals/" + failed + "/retry", kAdaToken, reason), 409);
+  auto trail = h.Call("GET", "/proposals/" + failed + "/audit", kAdaToken);
+  BOOST_REQUIRE(trail.status == 200);
+  BOOST_TEST(trail.body.find("\"commit-retry\"") != std::string::npos);
+  BOOST_TEST(trail.body.find("outage is over") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(get_shows_content_history_and_provenance) {
   ApiHarness h;
   const std::string id = h.Submit("k1");

@@ -51,7 +51,8 @@
 extern "C" {
 #endif
 
-#define CS_API_VERSION 1
+/* 1: the first release. 2: cs_retry_commit. */
+#define CS_API_VERSION 2
 
 /* Marks the exported functions (the library is built with hidden visibility otherwise). */
 #if defined(__GNUC__)
@@ -165,6 +166,13 @@ CS_API cs_status cs_expire_due(cs_instance* instance, int* expired, cs_error* er
 /* Verifies the whole audit chain: *result_json {"ok": bool, "records": n, ...}. A broken chain
  * is CS_OK with "ok": false (the call worked; the chain did not). */
 CS_API cs_status cs_audit_verify(cs_instance* instance, char** result_json, cs_error* err);
+/* (API version 2) Queues a failed commit again once its cause is fixed, as a principal who may
+ * approve the kind (never an AI: CS_FORBIDDEN); reason (what was fixed) is required. The next
+ * cs_commit_pending first looks on the FHIR server for what earlier attempts wrote, so nothing
+ * is duplicated. CS_CONFLICT unless the proposal is failed, or when the failed attempt marked
+ * what it had created entered-in-error (submit the draft anew then). */
+CS_API cs_status cs_retry_commit(cs_instance* instance, const char* token, const char* id,
+                                 const char* reason, char** proposal_json, cs_error* err);
 
 #ifdef __cplusplus
 }
