@@ -156,6 +156,10 @@ class Executor {
         if (w->if_none_exist.empty()) continue;  // cannot be found again: will be sent
         auto found = client_.Search(w->resource_type, w->if_none_exist);
         if (!found.ok()) return FailFrom(found.status());
+        if (found->size() > 1 && IsSharedDevice(*w)) {
+          AdoptOne(*w, *found);
+          continue;
+        }
         if (found->size() > 1) {
           return Fail(Status::Conflict(w->resource_type + "?" + w->if_none_exist + " matches " +
                                        std::to_string(found->size()) + " resources"));
@@ -208,6 +212,47 @@ class Executor {
     return std::string(fhir::VersionId(history->back()).value_or(current));
   }
 
+  // The AI Device is the one resource every proposal writes (a conditional create on its model
+  // identifier). Where the server's conditional create is not atomic, two commits at once (two
+  // instances, or the daemon and `countersign commit`) can leave two Devices with that
+  // identifier, and from then on every conditional create of it answers 412. They describe the
+  // same model, so one is adopted instead: the lowest id, so that every instance picks the same.
+  static bool IsSharedDevice(const PlannedWrite& w) {
+    return w.resource_type == "Device" && w.method == "POST" && !w.if_none_exist.empty() &&
+           w.destination == Destination::kServer;
+  }
+  void AdoptOne(const PlannedWrite& w, const std::vector<Document>& found) {
+    const Document* pick = nullptr;
+    for (const Document& d : found) {
+      std::string_view id = fhir::ResourceId(d).value_or("");
+      if (id.empty()) continue;
+      if (pick == nullptr || id < fhir::ResourceId(*pick).value_or("")) pick = &d;
+    }
+    if (pick == nullptr) return;
+    std::string id(fhir::ResourceId(*pick).value_or(""));
+    out_.notes.push_back(std::to_string(found.size()) + " Devices carry " + w.if_none_exist +
+                         " (conditional creates raced on the server); using Device/" + id);
+    Record(w, id, std::string(fhir::VersionId(*pick).value_or("")), "existing");
+  }
+  // After a conflict answer: a pending shared Device that now has several copies is adopted.
+  // -1: the lookup failed (handled); else how many were adopted.
+  int AdoptDuplicatedDevices() {
+    int adopted = 0;
+    for (const PlannedWrite* w : Pending()) {
+      if (!IsSharedDevice(*w)) continue;
+      auto found = client_.Search(w->resource_type, w->if_none_exist);
+      if (!found.ok()) {
+        FailFrom(found.status());
+        return -1;
+      }
+      if (found->size() > 1) {
+        AdoptOne(*w, *found);
+        ++adopted;
+      }
+    }
+    return adopted;
+  }
+
   enum class UpdateState { kWritable, kApplied, kMoved, kError };
   // Reads the target's current version: applied already (recorded), moved past the base
   // (a conflict entry is added), or still at the base (writable).
@@ -244,6 +289,9 @@ class Executor {
 
   // After a conflict answer: which updates moved (fresh patches), which were ours already.
   bool ExplainConflict(const Status& why) {
+    int adopted = AdoptDuplicatedDevices();
+    if (adopted < 0) return false;
+    if (adopted > 0) return RunTransaction();  // without the Device entry, now resolved
     bool any_update = false;
     for (const PlannedWrite* w : Pending()) {
       if (w->method != "PUT") continue;
@@ -386,6 +434,10 @@ class Executor {
         if (w->probe_before_create && !w->if_none_exist.empty()) {
           auto found = client_.Search(w->resource_type, w->if_none_exist);
           if (!found.ok()) return StepFailed(found.status());
+          if (found->size() > 1 && IsSharedDevice(*w)) {
+            AdoptOne(*w, *found);
+            continue;
+          }
           if (found->size() > 1) {
             return StepFailed(Status::Conflict(w->resource_type + "?" + w->if_none_exist +
                                                " matches several resources"));
@@ -398,6 +450,11 @@ class Executor {
         }
         std::string_view condition = w->probe_before_create ? std::string_view() : w->if_none_exist;
         auto made = client_.Create(resource, condition);
+        if (!made.ok() && made.status().IsConflict() && IsSharedDevice(*w)) {
+          int adopted = AdoptDuplicatedDevices();  // several matches: 412
+          if (adopted < 0) return false;
+          if (adopted > 0) continue;
+        }
         if (!made.ok()) return StepFailed(made.status());
         Record(*w, made->id, made->version_id, made->http_status == 200 ? "existing" : "created");
       } else if (w->method == "PUT") {

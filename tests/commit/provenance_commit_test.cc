@@ -192,6 +192,41 @@ BOOST_AUTO_TEST_CASE(a_pin_cut_off_then_an_edit_still_pins_the_committed_version
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
 }
 
+// Two copies of the AI Device on the server (conditional creates that raced elsewhere, on a
+// server where they are not atomic): every conditional create of it now answers 412. The engine
+// adopts the one with the lowest id instead of failing every commit from then on, on both plans.
+BOOST_DATA_TEST_CASE(two_copies_of_the_ai_device_are_adopted, bdata::make({true, false}),
+                     transactions) {
+  ServerConfig config;
+  config.transactions = transactions;
+  CommitHarness h(config);
+  std::string id = h.ApprovedNote("k-two-devices");
+  auto p = h.core.store->GetProposal(id);
+  BOOST_REQUIRE(p.ok());
+  auto bundle = json::Parse(p->bundle_json);
+  BOOST_REQUIRE(bundle.ok());
+  std::string device;
+  for (const auto& e : json::Member(*bundle, "entry")->GetArray()) {
+    const json::Value* r = json::Member(e, "resource");
+    if (r && fhir::ResourceType(*r).value_or("") == "Device") device = json::Stringify(*r);
+  }
+  BOOST_REQUIRE(!device.empty());
+  std::string first = h.ServerCreate(device);
+  std::string second = h.ServerCreate(device);
+  std::string lowest = std::min(first, second);
+
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.ExpectNoteCommittedOnce(id);
+  BOOST_TEST(h.ServerSearch("Device", "").size() == 2u);  // no third one
+  json::Document prov = OnlyProvenanceOf(h, id);
+  BOOST_TEST(json::Stringify(prov).find("\"" + lowest + "\"") != std::string::npos,
+             lowest << " in " << json::Stringify(prov));
+  auto outbox = h.core.store->ListOutbox(id);
+  BOOST_TEST(outbox->front().result_json.find("conditional creates raced") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
