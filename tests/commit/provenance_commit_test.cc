@@ -36,6 +36,29 @@ std::string TargetOf(const json::Value& provenance) {
   return std::string(json::GetString((*targets)[0], "reference").value_or(""));
 }
 
+// A clinician edits the one note on the server after a first attempt: {"DocumentReference/id",
+// the version the attempt wrote}.
+std::pair<std::string, std::string> EditTheOnlyNote(CommitHarness& h) {
+  auto notes = h.ServerSearch("DocumentReference", "");
+  BOOST_REQUIRE(notes.size() == 1u);
+  std::string note = "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or(""));
+  std::string committed = std::string(fhir::VersionId(notes[0]).value_or(""));
+  json::Document edited = h.ServerRead(note);
+  json::SetString(edited, "description", "edited by the clinician", edited.GetAllocator());
+  h.ServerUpdate(note, json::Stringify(edited));
+  BOOST_REQUIRE(std::string(fhir::VersionId(h.ServerRead(note)).value_or("")) != committed);
+  return {note, committed};
+}
+
+// Past the retry delay, the engine's next attempts; the last one committed.
+std::vector<CommitOutcome> RetryLater(CommitHarness& h) {
+  h.core.clock.Advance(120'000);
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(!outcomes.empty());
+  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  return outcomes;
+}
+
 BOOST_AUTO_TEST_CASE(one_transaction_carries_the_provenance_with_server_versioned_targets) {
   CommitHarness h;
   std::string a = h.ApprovedNote("k-a", "First note.");
@@ -136,19 +159,8 @@ BOOST_AUTO_TEST_CASE(a_retry_after_a_lost_answer_keeps_the_committed_version) {
   auto first = h.engine->RunOnce();
   BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
   BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
-  auto notes = h.ServerSearch("DocumentReference", "");
-  BOOST_REQUIRE(notes.size() == 1u);
-  std::string note = "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or(""));
-  std::string committed = std::string(fhir::VersionId(notes[0]).value_or(""));
-  json::Document edited = h.ServerRead(note);
-  json::SetString(edited, "description", "edited by the clinician", edited.GetAllocator());
-  h.ServerUpdate(note, json::Stringify(edited));
-  BOOST_REQUIRE(std::string(fhir::VersionId(h.ServerRead(note)).value_or("")) != committed);
-
-  h.core.clock.Advance(120'000);
-  auto outcomes = h.Drain();
-  BOOST_REQUIRE(!outcomes.empty());
-  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  auto [note, committed] = EditTheOnlyNote(h);
+  auto outcomes = RetryLater(h);
   BOOST_TEST(h.StatusOf(id) == S::kCommitted);
   BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == note + "/_history/" + committed);
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
@@ -174,19 +186,8 @@ BOOST_AUTO_TEST_CASE(a_pin_cut_off_then_an_edit_still_pins_the_committed_version
   BOOST_REQUIRE(first.ok() && first->outcomes.size() == 1u);
   BOOST_TEST(first->outcomes[0].status == "retry-later", first->outcomes[0].detail);
   BOOST_REQUIRE(h.server.ClearFaults().ok());
-  auto notes = h.ServerSearch("DocumentReference", "");
-  BOOST_REQUIRE(notes.size() == 1u);
-  std::string note = "DocumentReference/" + std::string(fhir::ResourceId(notes[0]).value_or(""));
-  std::string committed = std::string(fhir::VersionId(notes[0]).value_or(""));
-  json::Document edited = h.ServerRead(note);
-  json::SetString(edited, "description", "edited by the clinician", edited.GetAllocator());
-  h.ServerUpdate(note, json::Stringify(edited));
-  BOOST_REQUIRE(std::string(fhir::VersionId(h.ServerRead(note)).value_or("")) != committed);
-
-  h.core.clock.Advance(120'000);
-  auto outcomes = h.Drain();
-  BOOST_REQUIRE(!outcomes.empty());
-  BOOST_TEST(outcomes.back().status == "committed", outcomes.back().detail);
+  auto [note, committed] = EditTheOnlyNote(h);
+  auto outcomes = RetryLater(h);
   BOOST_TEST(TargetOf(OnlyProvenanceOf(h, id)) == note + "/_history/" + committed);
   BOOST_TEST(h.RequestsSeen("GET", "/DocumentReference/[^/]+/_history$") == 1u);
   BOOST_TEST(h.RequestsSeen("POST", kTransactionPath) == 1u);
