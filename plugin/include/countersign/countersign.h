@@ -28,7 +28,8 @@
  * Threading: a cs_instance may be used from several threads at once; cs_close must not race
  * with other calls on the same instance.
  *
- * Proposal JSON (what cs_submit, cs_get, cs_approve, cs_amend, cs_reject and cs_reassign return;
+ * Proposal JSON (what cs_submit, cs_get, cs_approve, cs_amend, cs_reject, cs_reassign and
+ * cs_retry_commit return;
  * the same JSON as the REST daemon's /proposals, plugin/daemon/openapi.yaml):
  *   "id", "kind" (note | appointment | message), "action" (create | amend | cancel |
  *   reschedule | reply; mappings/README.md), "status" (pending | approved | committing |
