@@ -164,11 +164,12 @@ struct FhirClient::Impl {
   // The same Status with every credential replaced by "[redacted]" in its message and outcome
   // (a server may echo a header back; a transport message may carry the URL).
   Status Redact(const Status& s) const {
+    if (s.ok()) return s;
     std::vector<std::string> all = secrets;
     if (smart) {
       for (std::string& t : smart->Secrets()) all.push_back(std::move(t));
     }
-    if (s.ok() || all.empty()) return s;
+    if (all.empty()) return s;
     std::string message = s.message();
     std::string outcome = s.operation_outcome();
     for (const std::string& secret : all) {
@@ -210,8 +211,8 @@ struct FhirClient::Impl {
     return Status::Error(kind, message, resp.status, outcome);
   }
 
-  Result<FhirResponse> Send(const HttpRequest& req) {
-    Result<FhirResponse> r = SendWithRetries(req);
+  Result<FhirResponse> Send(HttpRequest req) {
+    Result<FhirResponse> r = SendWithRetries(std::move(req));
     if (r.ok()) return r;
     return Redact(r.status());
   }
@@ -224,30 +225,28 @@ struct FhirClient::Impl {
     return r;
   }
 
-  Result<FhirResponse> SendWithRetries(const HttpRequest& req) {
+  Result<FhirResponse> SendWithRetries(HttpRequest req) {
     if (!smart_error.ok()) return smart_error;
     const RetryPolicy& policy = options.retry;
     bool repeatable = Repeatable(req);
     auto start = std::chrono::steady_clock::now();
     bool answer_lost = false;  // an earlier attempt may have been applied without our knowing
     bool renewed_after_401 = false;
-    std::string rejected_token;
+    std::string token;           // the one this attempt carries (SMART)
+    std::string rejected_token;  // the one the FHIR server answered 401 to
+    // SMART: the Authorization header's value is set per attempt (the token may be renewed).
+    if (smart) req.headers.emplace_back("Authorization", "");
     int attempt = 0;
     while (true) {
       ++attempt;
       std::optional<std::chrono::milliseconds> retry_after;
       Status failure;
       bool sent = true;
-      HttpRequest with_token;
-      const HttpRequest* to_send = &req;
-      std::string token;
       if (smart) {
         auto t = smart->Token(rejected_token);
         if (t.ok()) {
           token = std::move(t).value();
-          with_token = req;
-          with_token.headers.emplace_back("Authorization", "Bearer " + token);
-          to_send = &with_token;
+          req.headers.back().second = "Bearer " + token;
         } else {
           failure = t.status();
           sent = false;
@@ -255,7 +254,7 @@ struct FhirClient::Impl {
         }
       }
       if (sent) {
-        Result<HttpResponse> r = SendOnce(*to_send);
+        Result<HttpResponse> r = SendOnce(req);
         if (r.ok()) {
           if (r->status >= 200 && r->status < 300) return ToFhirResponse(std::move(r).value(), attempt);
           if (r->status == 401 && smart && !renewed_after_401) {
@@ -279,7 +278,7 @@ struct FhirClient::Impl {
         if (!(r.ok() && r->status == 429)) answer_lost = true;
       }
       // Nothing sent (no token yet): trying again cannot duplicate anything.
-      if (!(repeatable || !sent) || attempt >= policy.max_attempts) return failure;
+      if ((sent && !repeatable) || attempt >= policy.max_attempts) return failure;
       if (retry_after && *retry_after > policy.max_retry_after) return failure;
       auto delay = BackoffDelay(policy, attempt, retry_after, [this] { return Random01(); });
       auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -393,15 +392,15 @@ std::unique_ptr<FhirClient> FhirClient::CreateWithTransport(
 
 const std::string& FhirClient::base_url() const { return impl_->options.base_url; }
 
-Result<std::string> FhirClient::Authenticate() {
+Result<AuthMethod> FhirClient::Authenticate() {
   if (!impl_->smart_error.ok()) return impl_->smart_error;
   if (!impl_->smart) {
     const AuthOptions& a = impl_->options.auth;
-    return std::string(a.bearer_token.empty() && a.basic_user.empty() ? "none" : "static");
+    return a.bearer_token.empty() && a.basic_user.empty() ? AuthMethod::kNone : AuthMethod::kStatic;
   }
   auto token = impl_->smart->Token();
   if (!token.ok()) return impl_->Redact(token.status());
-  return std::string("smart");
+  return AuthMethod::kSmartBackend;
 }
 
 Result<Capabilities> FhirClient::GetCapabilities(bool refresh) {
@@ -454,7 +453,7 @@ Result<FhirResponse> FhirClient::Create(const json::Value& resource, std::string
   if (!type || !IsValidResourceType(*type)) return Status::Invalid("resource has no valid resourceType");
   HttpRequest req = impl_->Request("POST", impl_->Url(*type), json::Stringify(resource));
   if (!if_none_exist.empty()) req.headers.emplace_back("If-None-Exist", std::string(if_none_exist));
-  return impl_->Send(req);
+  return impl_->Send(std::move(req));
 }
 
 Result<FhirResponse> FhirClient::Update(const json::Value& resource, std::string_view if_match) {
@@ -466,7 +465,7 @@ Result<FhirResponse> FhirClient::Update(const json::Value& resource, std::string
   HttpRequest req = impl_->Request("PUT", impl_->Url(std::string(*type) + "/" + std::string(*id)),
                                    json::Stringify(resource));
   if (!if_match.empty()) req.headers.emplace_back("If-Match", WeakEtag(if_match));
-  return impl_->Send(req);
+  return impl_->Send(std::move(req));
 }
 
 Result<FhirResponse> FhirClient::Patch(std::string_view type, std::string_view id,
@@ -477,7 +476,7 @@ Result<FhirResponse> FhirClient::Patch(std::string_view type, std::string_view i
   req.body = json::Stringify(patch);
   req.headers.emplace_back("Content-Type", "application/json-patch+json");
   if (!if_match.empty()) req.headers.emplace_back("If-Match", WeakEtag(if_match));
-  return impl_->Send(req);
+  return impl_->Send(std::move(req));
 }
 
 Result<FhirResponse> FhirClient::Delete(std::string_view type, std::string_view id) {

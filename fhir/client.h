@@ -56,6 +56,8 @@ struct AuthOptions {
   SmartBackendOptions smart_backend;  // used when smart_backend.enabled()
 };
 
+enum class AuthMethod { kNone, kStatic, kSmartBackend };
+
 struct ClientOptions {
   std::string base_url;  // "http://127.0.0.1:8103/fhir/R4" (no trailing slash needed)
   AuthOptions auth;
@@ -98,9 +100,9 @@ class FhirClient {
   const std::string& base_url() const;
 
   // With SMART Backend Services: gets an access token now (discovery and token request), so a
-  // configuration can be checked before the first write; "smart" names what happened. With
-  // static credentials or none: OK, nothing sent ("static" / "none").
-  Result<std::string> Authenticate();
+  // configuration can be checked before the first write. With static credentials or none:
+  // nothing is sent. Answers which of the three is configured.
+  Result<AuthMethod> Authenticate();
 
   // GET [base]/metadata, parsed. Cached after the first success; Refresh forces a new read.
   Result<Capabilities> GetCapabilities(bool refresh = false);

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "fhir/bundle.h"
 #include "fhir/json.h"
 
 namespace countersign::fhir {
@@ -150,25 +151,13 @@ Result<std::string> SigningKey::Sign(std::string_view data) const {
   return raw;
 }
 
+// RFC 7515 section 2: the base64 alphabet with - and _ for + and /, and no padding.
 std::string Base64UrlEncode(std::string_view in) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
-                 uint8_t(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
+  std::string out = Base64Encode(in);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
   }
   return out;
 }
@@ -249,11 +238,6 @@ std::vector<std::string> SmartTokenSource::Secrets() const {
   if (!token_.empty()) out.push_back(token_);
   if (!last_assertion_.empty()) out.push_back(last_assertion_);
   return out;
-}
-
-int64_t SmartTokenSource::tokens_fetched() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return fetched_;
 }
 
 // SMART App Launch 2.x section "Discovery": [base]/.well-known/smart-configuration, no auth.
@@ -345,7 +329,6 @@ Status SmartTokenSource::Fetch() {
   std::lock_guard<std::mutex> lock(mu_);
   token_ = std::string(*token);
   refresh_at_ = std::chrono::steady_clock::now() + lifetime - margin;
-  ++fetched_;
   return Status::Ok();
 }
 

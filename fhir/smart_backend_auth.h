@@ -90,7 +90,6 @@ class SmartTokenSource {
 
   // The current access token and the last assertion (for redaction); empty before the first.
   std::vector<std::string> Secrets() const;
-  int64_t tokens_fetched() const;  // how many tokens were fetched so far
 
  private:
   Result<std::string> Discover();
@@ -108,7 +107,6 @@ class SmartTokenSource {
   std::string token_;
   std::string last_assertion_;
   std::chrono::steady_clock::time_point refresh_at_{};
-  int64_t fetched_ = 0;
 };
 
 }  // namespace countersign::fhir

@@ -445,9 +445,11 @@ class Cli {
       std::cerr << "countersign: FHIR server: " << caps.status().ToString() << "\n";
       return ExitFor(caps.status());
     }
-    const char* auth_line = *auth == "smart" ? "SMART Backend Services token obtained"
-                            : *auth == "static" ? "static credentials (checked on first use)"
-                                                : "none";
+    const char* auth_line = *auth == fhir::AuthMethod::kSmartBackend
+                                ? "SMART Backend Services token obtained"
+                            : *auth == fhir::AuthMethod::kStatic
+                                ? "static credentials (checked on first use)"
+                                : "none";
     auto yes = [](bool b) { return b ? "yes" : "no"; };
     std::cout << "FHIR server: " << (caps->software.empty() ? "unnamed" : caps->software)
               << ", FHIR " << caps->fhir_version << "; auth: " << auth_line << "\n"

@@ -104,7 +104,7 @@ struct CommitEngine::Impl {
 
     // A later attempt, or a person's retry of a failed commit: look on the server first.
     bool retried = std::any_of(p->history.begin(), p->history.end(),
-                               [](const core::ProposalEvent& ev) { return ev.event == "retry"; });
+                               [](const core::ProposalEvent& ev) { return ev.event == core::kRetryEvent; });
     CommitTarget target{p->id, p->revision, e.attempts > 1 || retried};
     Execution run = ExecuteCommit(*deps.client, *bundle, *plan, target);
     std::string result = run.ResultJson();

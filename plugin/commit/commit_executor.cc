@@ -154,23 +154,8 @@ class Executor {
     for (const PlannedWrite* w : Pending()) {
       if (w->method == "POST") {
         if (w->if_none_exist.empty()) continue;  // cannot be found again: will be sent
-        auto found = client_.Search(w->resource_type, w->if_none_exist);
+        auto found = FindCreated(*w);
         if (!found.ok()) return FailFrom(found.status());
-        if (found->size() > 1 && IsSharedDevice(*w)) {
-          AdoptOne(*w, *found);
-          continue;
-        }
-        if (found->size() > 1) {
-          return Fail(Status::Conflict(w->resource_type + "?" + w->if_none_exist + " matches " +
-                                       std::to_string(found->size()) + " resources"));
-        }
-        if (found->size() == 1) {
-          const Value& r = (*found)[0];
-          std::string id(fhir::ResourceId(r).value_or(""));
-          auto version = CommittedVersionOf(*w, id, std::string(fhir::VersionId(r).value_or("")));
-          if (!version.ok()) return FailFrom(version.status());
-          Record(*w, id, *version, "existing");
-        }
       } else if (w->method == "PUT") {
         auto state = CheckUpdate(*w);
         if (state == UpdateState::kError) return false;
@@ -186,6 +171,29 @@ class Executor {
       if (!found->empty()) return SettleProvenance((*found)[0]);
       provenance_known_absent_ = true;
     }
+    return true;
+  }
+
+  // Looks up w's create by its If-None-Exist condition: true when it is there, recorded (with
+  // the version this commit wrote; the shared Device's lowest-id copy when it has several).
+  // kConflict when anything else matches several resources.
+  Result<bool> FindCreated(const PlannedWrite& w) {
+    auto found = client_.Search(w.resource_type, w.if_none_exist);
+    if (!found.ok()) return found.status();
+    if (found->size() > 1 && IsSharedDevice(w)) {
+      AdoptOne(w, *found);
+      return true;
+    }
+    if (found->size() > 1) {
+      return Status::Conflict(w.resource_type + "?" + w.if_none_exist + " matches " +
+                              std::to_string(found->size()) + " resources");
+    }
+    if (found->empty()) return false;
+    const Value& r = (*found)[0];
+    std::string id(fhir::ResourceId(r).value_or(""));
+    auto version = CommittedVersionOf(w, id, std::string(fhir::VersionId(r).value_or("")));
+    if (!version.ok()) return version.status();
+    Record(w, id, *version, "existing");
     return true;
   }
 
@@ -432,21 +440,9 @@ class Executor {
       Value& resource = ResourceOf(*w);
       if (w->method == "POST") {
         if (w->probe_before_create && !w->if_none_exist.empty()) {
-          auto found = client_.Search(w->resource_type, w->if_none_exist);
+          auto found = FindCreated(*w);
           if (!found.ok()) return StepFailed(found.status());
-          if (found->size() > 1 && IsSharedDevice(*w)) {
-            AdoptOne(*w, *found);
-            continue;
-          }
-          if (found->size() > 1) {
-            return StepFailed(Status::Conflict(w->resource_type + "?" + w->if_none_exist +
-                                               " matches several resources"));
-          }
-          if (found->size() == 1) {
-            Record(*w, std::string(fhir::ResourceId((*found)[0]).value_or("")),
-                   std::string(fhir::VersionId((*found)[0]).value_or("")), "existing");
-            continue;
-          }
+          if (*found) continue;
         }
         std::string_view condition = w->probe_before_create ? std::string_view() : w->if_none_exist;
         auto made = client_.Create(resource, condition);

@@ -80,18 +80,18 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
+// A file the config names at `path`: its text, or the reason it cannot be read, named by path.
+Result<std::string> ReadNamedFile(const std::string& path, const std::string& file) {
+  auto text = core::ReadTextFile(file);
+  if (!text.ok()) return Status::Error(text.status().kind(), path + ": " + text.status().message());
+  return text;
+}
+
 // A section given inline (an object) or as a file name (a string): its JSON text.
 Result<std::string> Included(const json::Value* v, const std::string& path,
                              const std::string& base_dir, bool array_ok) {
   if (v == nullptr) return Status::Invalid(path + ": required");
-  if (v->IsString()) {
-    std::string file = Resolve(base_dir, v->GetString());
-    auto text = core::ReadTextFile(file);
-    if (!text.ok()) {
-      return Status::Error(text.status().kind(), path + ": " + text.status().message());
-    }
-    return text;
-  }
+  if (v->IsString()) return ReadNamedFile(path, Resolve(base_dir, v->GetString()));
   if (v->IsObject() || (array_ok && v->IsArray())) return json::Stringify(*v);
   return Status::Invalid(path + ": expected an object or a file name");
 }
@@ -125,11 +125,8 @@ Status ParseSmartBackend(const json::Value& v, const std::string& base_dir,
     Status url = fhir::CheckTokenEndpointUrl(out->token_url);
     if (!url.ok()) return Status::Invalid(s.Path("token_url") + ": " + url.message());
   }
-  auto pem = core::ReadTextFile(Resolve(base_dir, key_file));
-  if (!pem.ok()) {
-    return Status::Error(pem.status().kind(), s.Path("private_key_file") + ": " +
-                                                  pem.status().message());
-  }
+  auto pem = ReadNamedFile(s.Path("private_key_file"), Resolve(base_dir, key_file));
+  if (!pem.ok()) return pem.status();
   auto key = fhir::SigningKey::FromPem(*pem);
   if (!key.ok()) return Status::Invalid(s.Path("private_key_file") + ": " + key.status().message());
   out->private_key_pem = std::move(pem).value();
@@ -204,8 +201,7 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
       if (file->empty()) continue;
       *file = Resolve(base_dir, *file);
       // Read once to name a missing or unreadable file now rather than at the first handshake.
-      auto text = core::ReadTextFile(*file);
-      if (!text.ok()) return Status::Error(text.status().kind(), tls.Path(name) + ": " + text.status().message());
+      CS_RETURN_IF_ERROR(ReadNamedFile(tls.Path(name), *file).status());
     }
   }
   if (const json::Value* r = s.Get("retry")) {

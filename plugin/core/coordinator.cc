@@ -321,7 +321,7 @@ Result<Proposal> Coordinator::RetryCommit(const Principal& who, const std::strin
           "); a retry would take those as written. Submit the draft anew instead");
     }
   }
-  ProposalUpdate u = UpdateOf(*p, *actor, "retry");
+  ProposalUpdate u = UpdateOf(*p, *actor, kRetryEvent);
   u.new_status = ProposalStatus::kApproved;
   u.enqueue_outbox = true;
   u.event.reason_text = reason;

@@ -25,12 +25,13 @@ Result<std::string> ReadTextFile(const std::string& path) {
   // a FIFO would otherwise never finish reading).
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
-  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-    return Status::IoError("cannot read " + path + ": not a regular file");
-  }
-  if (!ec && std::filesystem::is_regular_file(status) &&
-      std::filesystem::file_size(path, ec) > (16u << 20)) {
-    return Status::IoError("cannot read " + path + ": larger than 16 MiB");
+  if (!ec && std::filesystem::exists(status)) {
+    if (!std::filesystem::is_regular_file(status)) {
+      return Status::IoError("cannot read " + path + ": not a regular file");
+    }
+    if (std::filesystem::file_size(path, ec) > (16u << 20)) {
+      return Status::IoError("cannot read " + path + ": larger than 16 MiB");
+    }
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot read " + path);

@@ -30,6 +30,10 @@ const std::vector<ProposalStatus>& AllStatuses();
 std::ostream& operator<<(std::ostream& os, ProposalStatus status);  // its name
 
 // One entry of a proposal's history.
+// ProposalEvent::event of a person's retry of a failed commit (Coordinator::RetryCommit): the
+// commit engine looks on the server for earlier attempts' writes before writing again.
+inline constexpr const char* kRetryEvent = "retry";
+
 struct ProposalEvent {
   int64_t seq = 0;  // 1, 2, ... per proposal
   int64_t at = 0;

@@ -551,6 +551,15 @@ function send(res, status, body, headers) {
 }
 function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
+// One entry of GET /$admin/requests; the caller sets its status once answered.
+function logRequest(req) {
+  const h = req.headers;
+  const entry = { method: req.method, path: req.url, status: 0, ifMatch: h['if-match'] || '',
+    ifNoneExist: h['if-none-exist'] || '', prefer: h.prefer || '', hadAuthorization: !!h.authorization };
+  requestLog.push(entry);
+  return entry;
+}
+
 function authorized(headers) {
   const auth = headers.authorization || '';
   if (config.smartBackend) {
@@ -608,9 +617,7 @@ function assertionProblem(jwt) {
   return null;
 }
 async function handleToken(req, res, body) {
-  const entry = { method: req.method, path: req.url, status: 0, ifMatch: '', ifNoneExist: '', prefer: '',
-    hadAuthorization: !!req.headers.authorization };
-  requestLog.push(entry);
+  const entry = logRequest(req);
   const json = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
   const refuse = (status, error, description) =>
     send(res, status, { error, error_description: description }, json);
@@ -716,10 +723,7 @@ function exclusive(fn) {
 async function handleFhir(req, res, path, query, body) {
   const headers = req.headers;
   const method = req.method;
-  const entry = { method, path: req.url, status: 0, ifMatch: headers['if-match'] || '',
-    ifNoneExist: headers['if-none-exist'] || '', prefer: headers.prefer || '',
-    hadAuthorization: !!headers.authorization };
-  requestLog.push(entry);
+  const entry = logRequest(req);
   if (config.requireClientCert && !(req.socket && req.socket.authorized)) {
     // Like a gateway that demands mutual TLS (answered at the HTTP level here, so the tests' own
     // admin calls need no certificate).
@@ -879,9 +883,7 @@ async function onRequest(req, res) {
     if (path.startsWith(ADMIN)) return await handleAdmin(req, res, path.slice(ADMIN.length), body);
     if (path === TOKEN_PATH) return await handleToken(req, res, body);
     if (path === BASE + '/.well-known/smart-configuration' && req.method === 'GET') {
-      const entry = { method: req.method, path: req.url, status: 0, ifMatch: '', ifNoneExist: '', prefer: '',
-        hadAuthorization: !!req.headers.authorization };
-      requestLog.push(entry);
+      const entry = logRequest(req);
       entry.status = config.smartBackend
         ? send(res, 200, smartConfiguration(), { 'Content-Type': 'application/json' })
         : send(res, 404, outcome('error', 'not-found', 'SMART Backend Services is off'));

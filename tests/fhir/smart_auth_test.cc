@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(authenticate_gets_a_token_without_touching_fhir) {
   auto client = SmartClient(server, "es384.pem");
   auto how = client->Authenticate();
   BOOST_REQUIRE_MESSAGE(how.ok(), how.status().ToString());
-  BOOST_TEST(*how == "smart");
+  BOOST_TEST((*how == AuthMethod::kSmartBackend));
   auto seen = Seen(server);
   BOOST_REQUIRE(seen.size() == 1u);
   BOOST_TEST(IsTokenRequest(seen[0]));
@@ -235,7 +235,7 @@ BOOST_AUTO_TEST_CASE(authenticate_gets_a_token_without_touching_fhir) {
   BOOST_TEST(wrong->Authenticate().status().IsUnauthorized());
   ClientOptions plain;
   plain.base_url = server.base_url();
-  BOOST_TEST(FhirClient::Create(plain).value()->Authenticate().value() == "none");
+  BOOST_TEST((FhirClient::Create(plain).value()->Authenticate().value() == AuthMethod::kNone));
 }
 
 // A revoked token: the FHIR server answers 401, the client gets a new token and sends the plain
