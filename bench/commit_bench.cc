@@ -1,5 +1,5 @@
 // Approve -> committed latency, side by side with a direct POST of the same Bundle to the same
-// server (issue 5: target <= 1.10x at p50), and commits per second next to direct transactions
+// server (target <= 1.10x at p50), and commits per second next to direct transactions
 // per second. Everything on loopback: the FHIR test server (Medplum router) and a fresh SQLite
 // store; drafts (fixtures/drafts/note-create.json, each with its own key) are mapped by the real
 // engine with the shipped rules: the Bundle holds the DocumentReference, the AI Device and the

@@ -1,5 +1,5 @@
 // Draft -> pending Bundle (validate, map, serialize) per kind, side by side with RapidJSON only
-// parsing and stringifying the same input and output bytes (issue 3: target <= 2x).
+// parsing and stringifying the same input and output bytes (target <= 2x).
 // Usage: map_bench [--iterations 20000]
 #include "plugin/daemon/heap_tuning.h"
 

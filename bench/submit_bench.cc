@@ -1,5 +1,5 @@
 // Submission latency and throughput of the REST daemon on loopback, side by side with the loopback
-// FHIR test server's create throughput (issue 6: p99 <= 10 ms at 8 concurrent clients, and
+// FHIR test server's create throughput (target: p99 <= 10 ms at 8 concurrent clients, and
 // submissions/s >= 3x the FHIR server's creates/s).
 //
 // The daemon runs in this process over a fresh SQLite store (group commit on) with the sample

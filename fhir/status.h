@@ -17,7 +17,7 @@ namespace countersign {
 
 enum class ErrorKind {
   kOk = 0,
-  // Normalised FHIR/HTTP failure kinds (issue 2): one per class of server answer.
+  // Normalised FHIR/HTTP failure kinds: one per class of server answer.
   kNotFound,      // 404
   kGone,          // 410
   kConflict,      // 409, 412, 423, 428: the server's version moved or a precondition failed

@@ -1,5 +1,5 @@
 // How a committed proposal's Provenance names what the commit wrote: version-specific targets
-// (Type/id/_history/v), as the issue and HL7's AI Transparency guide ask, so the Provenance
+// (Type/id/_history/v), as HL7's AI Transparency guide asks, so the Provenance
 // keeps describing the version the clinician approved even after the resource changes again.
 //
 // Two ways to get there:

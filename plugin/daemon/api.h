@@ -1,4 +1,4 @@
-// The Countersign REST API (issue 6, "REST daemon"; described in plugin/daemon/openapi.yaml),
+// The Countersign REST API (described in plugin/daemon/openapi.yaml),
 // written against our own request/response values so it runs and is tested without any HTTP
 // library: the listener (http_listener.h) only translates.
 //
