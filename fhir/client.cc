@@ -8,6 +8,7 @@
 
 #include "fhir/bundle.h"
 #include "fhir/operation_outcome.h"
+#include "fhir/query.h"
 #include "fhir/reference.h"
 #include "fhir/resource.h"
 
@@ -43,12 +44,13 @@ void ReplaceAll(std::string& s, const std::string& what, std::string_view with) 
   }
 }
 
-// "POST https://x/fhir/R4/Patient?identifier=..." -> "POST Patient" for messages (no query:
-// it may carry identifiers; no host: it is in the configuration).
+// "GET https://x/fhir/R4/Device?identifier=..." -> "GET /Device?identifier=..." for messages:
+// the request line as sent, query included (without it a refused search cannot be told from
+// another); the host is in the configuration. Credentials never travel in a URL we build, and
+// Redact() removes configured ones from every message anyway.
 std::string Describe(const HttpRequest& req, const std::string& base) {
   std::string path = req.url.rfind(base, 0) == 0 ? req.url.substr(base.size()) : req.url;
-  path = path.substr(0, path.find('?'));
-  if (path.empty()) path = "/";
+  if (path.empty() || path.front() == '?') path = "/" + path;
   return req.method + " " + path;
 }
 
@@ -139,7 +141,10 @@ struct FhirClient::Impl {
   void CollectSecrets() {
     const AuthOptions& a = options.auth;
     for (const std::string& s : {a.bearer_token, a.basic_password}) {
-      if (!s.empty()) secrets.push_back(s);
+      if (s.empty()) continue;
+      secrets.push_back(s);
+      // As it would appear inside a URL (messages carry the request's query).
+      if (std::string encoded = PercentEncode(s); encoded != s) secrets.push_back(encoded);
     }
     if (!a.basic_user.empty()) secrets.push_back(Base64Encode(a.basic_user + ":" + a.basic_password));
     // "https://user:password@host/...": the userinfo of the base URL.
@@ -436,9 +441,15 @@ Result<std::vector<json::Document>> FhirClient::Search(std::string_view type,
                                                        std::string_view query,
                                                        const SearchOptions& options) {
   if (!IsValidResourceType(type)) return Status::Invalid("bad resource type");
-  return impl_->Pages(
-      impl_->Url(std::string(type) + (query.empty() ? "" : "?") + std::string(query)), "search",
-      options);
+  std::string encoded = NormalizeQuery(query);
+  return impl_->Pages(impl_->Url(std::string(type) + (encoded.empty() ? "" : "?") + encoded),
+                      "search", options);
+}
+
+Result<std::vector<json::Document>> FhirClient::Search(std::string_view type,
+                                                       const SearchParams& params,
+                                                       const SearchOptions& options) {
+  return Search(type, EncodeQuery(params), options);
 }
 
 Result<std::vector<json::Document>> FhirClient::History(std::string_view type, std::string_view id,
@@ -452,7 +463,8 @@ Result<FhirResponse> FhirClient::Create(const json::Value& resource, std::string
   auto type = ResourceType(resource);
   if (!type || !IsValidResourceType(*type)) return Status::Invalid("resource has no valid resourceType");
   HttpRequest req = impl_->Request("POST", impl_->Url(*type), json::Stringify(resource));
-  if (!if_none_exist.empty()) req.headers.emplace_back("If-None-Exist", std::string(if_none_exist));
+  // Servers decode the condition as a URL query: the same encoding as a search.
+  if (!if_none_exist.empty()) req.headers.emplace_back("If-None-Exist", NormalizeQuery(if_none_exist));
   return impl_->Send(std::move(req));
 }
 

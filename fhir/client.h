@@ -12,7 +12,9 @@
 // commit; Countersign makes every write idempotent instead (conditional creates, If-Match), so a
 // request that arrives twice changes nothing the second time.
 // Secrets (bearer token, basic password, SMART key, assertions and access tokens) are never logged
-// nor put in error messages.
+// nor put in error messages. Error messages name the request line, query included ("GET
+// /Device?identifier=..."): Countersign's own queries hold only its identifiers (proposal
+// entries, the AI model, the Provenance tag), never patient data.
 // SMART Backend Services: each attempt asks the token source for a token (fetched on first use,
 // renewed before it expires); a 401 from the FHIR server makes it fetch a new one and send the
 // request once more, also a plain POST (a 401 applied nothing). A token endpoint that cannot be
@@ -33,6 +35,7 @@
 #include "fhir/capabilities.h"
 #include "fhir/http_transport.h"
 #include "fhir/json.h"
+#include "fhir/query.h"
 #include "fhir/retry.h"
 #include "fhir/smart_backend_auth.h"
 #include "fhir/status.h"
@@ -110,14 +113,21 @@ class FhirClient {
   Result<FhirResponse> Read(std::string_view type, std::string_view id);
   Result<FhirResponse> VRead(std::string_view type, std::string_view id, std::string_view version);
   // GET [base]/type?query, following Bundle.link[next] up to max_pages; the entries' resources
-  // are returned in order.
+  // are returned in order. query is a URL query ("identifier=urn%3Ax%7C1"); it is sent in
+  // canonical percent-encoded form (NormalizeQuery, query.h), so one written without encoding
+  // still arrives intact unless a value holds a raw '&'. Build queries with the SearchParams
+  // overload (or EncodeQuery) and token values with TokenParam.
   Result<std::vector<json::Document>> Search(std::string_view type, std::string_view query,
+                                             const SearchOptions& options = {});
+  // The same with each parameter value percent-encoded here.
+  Result<std::vector<json::Document>> Search(std::string_view type, const SearchParams& params,
                                              const SearchOptions& options = {});
   // GET [base]/type/id/_history: every version of one resource, newest first (as the server
   // orders a history Bundle), following next links up to max_pages.
   Result<std::vector<json::Document>> History(std::string_view type, std::string_view id,
                                               const SearchOptions& options = {});
-  // POST [base]/type. if_none_exist ("identifier=sys|val") makes it conditional (and retryable).
+  // POST [base]/type. if_none_exist (a query: IdentifierCondition in query.h) makes it
+  // conditional (and retryable); it is sent percent-encoded like a search.
   Result<FhirResponse> Create(const json::Value& resource, std::string_view if_none_exist = {});
   // PUT [base]/type/id. if_match is a version id ("3") or an ETag (W/"3"); sent as W/"3".
   Result<FhirResponse> Update(const json::Value& resource, std::string_view if_match = {});

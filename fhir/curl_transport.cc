@@ -37,14 +37,15 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// The URL for a message: no userinfo (credentials) and no query (it may carry identifiers).
+// The URL for a message: the request line as sent, query included (the cause of a refusal is
+// often in it), without userinfo (credentials) or fragment.
 std::string UrlForMessage(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
+  url = url.substr(0, url.find('#'));
   size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
   size_t host = scheme + 3;
   size_t at = url.find('@', host);
-  if (at != std::string_view::npos && at < url.find('/', host)) {
+  if (at != std::string_view::npos && at < url.find_first_of("/?", host)) {
     return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
   }
   return std::string(url);

@@ -10,6 +10,7 @@
 #include "fhir/bundle.h"
 #include "fhir/json_patch.h"
 #include "fhir/operation_outcome.h"
+#include "fhir/query.h"
 #include "fhir/resource.h"
 #include "mappings/draft_validator.h"
 #include "mappings/rules.h"
@@ -145,8 +146,8 @@ class RuleEngine : public MappingEngine {
         if (!r.IsObject()) return Status::Internal("rule " + rule->file + " rendered no resource");
         Label(r, ident, a);
         std::string type(fhir::ResourceType(r).value_or(""));
-        std::string condition = "identifier=" + std::string(kCountersignIdentifierSystem) + "|" + ident;
-        targets.push_back(b.AddCreate(std::move(r), condition));
+        targets.push_back(b.AddCreate(
+            std::move(r), fhir::IdentifierCondition({kCountersignIdentifierSystem, ident})));
       } else {
         // Remove first, then set: a rule can clear a member and set it again only when the draft
         // gives a value (a reschedule without minutesDuration must not keep the old one).
@@ -248,8 +249,9 @@ class RuleEngine : public MappingEngine {
     versions.PushBack(v, a);
     json::Set(device, "version", std::move(versions), a);
     json::SetString(device, "manufacturer", vendor, a);
+    // Escaped and encoded (query.h): vendor names hold spaces, commas, '&', '+' and non-ASCII.
     std::string device_url = b.AddCreate(
-        std::move(device), "identifier=" + std::string(kAiDeviceIdentifierSystem) + "|" + device_id);
+        std::move(device), fhir::IdentifierCondition({kAiDeviceIdentifierSystem, device_id}));
 
     json::Value prov(rapidjson::kObjectType);
     json::SetString(prov, "resourceType", "Provenance", a);

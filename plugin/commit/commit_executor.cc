@@ -6,9 +6,11 @@
 #include "fhir/client.h"
 #include "fhir/json_patch.h"
 #include "fhir/operation_outcome.h"
+#include "fhir/query.h"
 #include "fhir/reference.h"
 #include "fhir/resource.h"
 #include "mappings/engine.h"
+#include "plugin/commit/own_write.h"
 #include "plugin/commit/provenance_targets.h"
 
 namespace countersign::commit {
@@ -32,17 +34,6 @@ Document Content(const Value& resource) {
   json::Remove(d, "id");
   json::Remove(d, "meta");
   return d;
-}
-
-// True when current (the server's) already holds what pending would write: it carries the
-// pending resource's Countersign identifier, or it has the same content.
-bool AlreadyApplied(const Value& current, const Value& pending) {
-  auto mine = fhir::FindIdentifier(pending, mappings::kCountersignIdentifierSystem);
-  if (mine) {
-    auto theirs = fhir::FindIdentifier(current, mappings::kCountersignIdentifierSystem);
-    if (theirs && theirs->value == mine->value) return true;
-  }
-  return fhir::JsonEquals(Content(current), Content(pending));
 }
 
 class Executor {
@@ -79,13 +70,20 @@ class Executor {
       Value* resource = const_cast<Value*>(json::Member(entry, "resource"));
       if (resource == nullptr) return Fail(Status::Invalid("entry without resource"));
       resources_[w.entry_index] = resource;
+      if (!w.if_none_exist.empty()) conditions_[w.entry_index] = CreateCondition(w.if_none_exist, *resource);
       if (w.is_provenance) provenance_ = &w;
     }
     return true;
   }
 
   std::string ProvenanceCondition() const {
-    return std::string("_tag=") + kProvenanceTagSystem + "|" + target_.proposal_id;
+    return fhir::EncodeQuery({{"_tag", fhir::TokenParam(kProvenanceTagSystem, target_.proposal_id)}});
+  }
+  // w's If-None-Exist condition, escaped and encoded (empty: not a conditional create).
+  const std::string& ConditionOf(const PlannedWrite& w) const {
+    static const std::string kNone;
+    auto it = conditions_.find(w.entry_index);
+    return it == conditions_.end() ? kNone : it->second;
   }
 
   // What the Provenance carries wherever it goes: the tag that finds it again, and the AI Device
@@ -153,7 +151,7 @@ class Executor {
   bool Reconcile() {
     for (const PlannedWrite* w : Pending()) {
       if (w->method == "POST") {
-        if (w->if_none_exist.empty()) continue;  // cannot be found again: will be sent
+        if (ConditionOf(*w).empty()) continue;  // cannot be found again: will be sent
         auto found = FindCreated(*w);
         if (!found.ok()) return FailFrom(found.status());
       } else if (w->method == "PUT") {
@@ -178,14 +176,14 @@ class Executor {
   // the version this commit wrote; the shared Device's lowest-id copy when it has several).
   // kConflict when anything else matches several resources.
   Result<bool> FindCreated(const PlannedWrite& w) {
-    auto found = client_.Search(w.resource_type, w.if_none_exist);
+    auto found = client_.Search(w.resource_type, ConditionOf(w));
     if (!found.ok()) return found.status();
     if (found->size() > 1 && IsSharedDevice(w)) {
       AdoptOne(w, *found);
       return true;
     }
     if (found->size() > 1) {
-      return Status::Conflict(w.resource_type + "?" + w.if_none_exist + " matches " +
+      return Status::Conflict(w.resource_type + "?" + ConditionOf(w) + " matches " +
                               std::to_string(found->size()) + " resources");
     }
     if (found->empty()) return false;
@@ -199,25 +197,36 @@ class Executor {
 
   // The version an earlier attempt's create wrote. Someone may have changed the resource since
   // (a clinician editing the note between a lost answer and this retry); the Provenance must
-  // still name the version this commit wrote, which for a resource only this proposal creates
-  // (its Countersign identifier) is the first one in its history. Shared resources (the AI
-  // Device) keep the version found. A server without instance history: the version found, said
-  // in the notes.
+  // still name the version this commit wrote: for a resource only this proposal creates (it
+  // carries this proposal's marker, own_write.h), the oldest version carrying it. Shared
+  // resources (the AI Device) keep the version found.
   Result<std::string> CommittedVersionOf(const PlannedWrite& w, const std::string& id,
                                          const std::string& current) {
-    const std::string own = std::string("identifier=") + mappings::kCountersignIdentifierSystem +
-                            "|" + target_.proposal_id + "/";
-    if (w.if_none_exist.rfind(own, 0) != 0 || id.empty()) return current;
+    auto marker = OwnMarker(ResourceOf(w), target_.proposal_id);
+    if (!marker || id.empty()) return current;
+    auto version = OwnVersionInHistory(w, id, current);
+    if (!version.ok()) return version.status();
+    return version->empty() ? current : *version;
+  }
+
+  // The version of w's resource (Type/id) that this proposal wrote, from the resource's history:
+  // empty when no version is its own. A server without instance history: `fallback`, said in the
+  // notes, when it is non-empty.
+  Result<std::string> OwnVersionInHistory(const PlannedWrite& w, const std::string& id,
+                                          const std::string& fallback) {
     auto history = client_.History(w.resource_type, id);
     if (!history.ok()) {
       if (history.status().IsTransient()) return history.status();
+      if (fallback.empty()) return std::string();
       out_.notes.push_back(w.resource_type + "/" + id + ": no instance history (" +
-                           history.status().message() + "); its version as found, " + current +
+                           history.status().message() + "); its version as found, " + fallback +
                            ", is taken as the committed one");
-      return current;
+      return fallback;
     }
-    if (history->empty()) return current;
-    return std::string(fhir::VersionId(history->back()).value_or(current));
+    const Value& pending = ResourceOf(w);
+    const Value* own = OldestOwnVersion(*history, pending, OwnMarker(pending, target_.proposal_id));
+    if (own == nullptr) return std::string();
+    return std::string(fhir::VersionId(*own).value_or(""));
   }
 
   // The AI Device is the one resource every proposal writes (a conditional create on its model
@@ -238,7 +247,7 @@ class Executor {
     }
     if (pick == nullptr) return;
     std::string id(fhir::ResourceId(*pick).value_or(""));
-    out_.notes.push_back(std::to_string(found.size()) + " Devices carry " + w.if_none_exist +
+    out_.notes.push_back(std::to_string(found.size()) + " Devices match " + ConditionOf(w) +
                          " (conditional creates raced on the server); using Device/" + id);
     Record(w, id, std::string(fhir::VersionId(*pick).value_or("")), "existing");
   }
@@ -248,7 +257,7 @@ class Executor {
     int adopted = 0;
     for (const PlannedWrite* w : Pending()) {
       if (!IsSharedDevice(*w)) continue;
-      auto found = client_.Search(w->resource_type, w->if_none_exist);
+      auto found = client_.Search(w->resource_type, ConditionOf(*w));
       if (!found.ok()) {
         FailFrom(found.status());
         return -1;
@@ -262,8 +271,11 @@ class Executor {
   }
 
   enum class UpdateState { kWritable, kApplied, kMoved, kError };
-  // Reads the target's current version: applied already (recorded), moved past the base
-  // (a conflict entry is added), or still at the base (writable).
+  // Reads the target's current version: this proposal's update already applied (recorded, with
+  // the version it wrote), moved past the base by someone else (a conflict entry is added), or
+  // still at the base (writable). Only this proposal's own marker counts as "applied"
+  // (own_write.h): an earlier proposal's update of the same resource left its own marker there,
+  // which the pending resource carries too.
   UpdateState CheckUpdate(const PlannedWrite& w) {
     auto current = client_.Read(SplitType(w.url), SplitId(w.url));
     if (!current.ok()) {
@@ -271,12 +283,31 @@ class Executor {
       return UpdateState::kError;
     }
     const Value& pending = ResourceOf(w);
-    if (AlreadyApplied(current->body, pending)) {
-      Record(w, current->id, current->version_id, "already-applied");
-      return UpdateState::kApplied;
-    }
+    auto marker = OwnMarker(pending, target_.proposal_id);
     std::string base = fhir::VersionFromETag(w.if_match);
-    if (!base.empty() && current->version_id != base) {
+    const bool moved = !base.empty() && current->version_id != base;
+    const bool ours = IsOwnWrite(current->body, pending, marker);
+    if (ours || moved) {
+      // Ours, perhaps changed by someone since (the Provenance must name the version we wrote,
+      // not theirs); or moved, perhaps by us first: the resource's history tells.
+      auto own = OwnVersionInHistory(w, current->id, "");
+      if (!own.ok()) {
+        FailFrom(own.status());
+        return UpdateState::kError;
+      }
+      if (!own->empty()) {
+        Record(w, current->id, *own, "already-applied");
+        return UpdateState::kApplied;
+      }
+      if (ours) {
+        out_.notes.push_back(w.url + " carries this proposal's marker but no version of its "
+                             "history does; its current version " + current->version_id +
+                             " is taken as the committed one");
+        Record(w, current->id, current->version_id, "already-applied");
+        return UpdateState::kApplied;
+      }
+    }
+    if (moved) {
       AddConflict(w, base, current->version_id, current->body);
       return UpdateState::kMoved;
     }
@@ -328,7 +359,7 @@ class Executor {
     for (size_t i = 0; i < entries->Size(); ++i) {  // bundle order, as approved
       for (const PlannedWrite* w : Pending()) {
         if (w->entry_index != i) continue;
-        fhir::EntryRequest req{w->method, w->url, w->if_match, w->if_none_exist};
+        fhir::EntryRequest req{w->method, w->url, w->if_match, ConditionOf(*w)};
         tx.AddEntry(json::Copy(ResourceOf(*w), tx.allocator()), w->full_url, req);
         sent.push_back(w);
       }
@@ -439,12 +470,12 @@ class Executor {
     for (const PlannedWrite* w : Pending()) {
       Value& resource = ResourceOf(*w);
       if (w->method == "POST") {
-        if (w->probe_before_create && !w->if_none_exist.empty()) {
+        if (w->probe_before_create && !ConditionOf(*w).empty()) {
           auto found = FindCreated(*w);
           if (!found.ok()) return StepFailed(found.status());
           if (*found) continue;
         }
-        std::string_view condition = w->probe_before_create ? std::string_view() : w->if_none_exist;
+        std::string_view condition = w->probe_before_create ? std::string_view() : ConditionOf(*w);
         auto made = client_.Create(resource, condition);
         if (!made.ok() && made.status().IsConflict() && IsSharedDevice(*w)) {
           int adopted = AdoptDuplicatedDevices();  // several matches: 412
@@ -580,6 +611,7 @@ class Executor {
   Document work_;
   std::map<size_t, Value*> resources_;  // entry index -> resource inside work_
   std::map<size_t, size_t> resolved_;   // entry index -> index in out_.writes
+  std::map<size_t, std::string> conditions_;  // entry index -> encoded If-None-Exist (creates)
   const PlannedWrite* provenance_ = nullptr;  // the plan's Provenance write, if any
   bool provenance_settled_ = false;           // on the server with pinned targets
   bool provenance_refused_in_transaction_ = false;

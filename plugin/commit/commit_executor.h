@@ -5,8 +5,10 @@
 //
 // Exactly once: with `reconcile` set (a later attempt after a crash, a lost answer or a deferred
 // retry), every write is first looked up on the server — creates by their Countersign
-// identifier (their If-None-Exist query), updates by reading the current version and checking
-// whether it already carries this proposal's content — and only what is missing is sent.
+// identifier (their If-None-Exist query, escaped and encoded), updates by reading the current
+// version and, when it moved or carries this proposal's own marker, the resource's history: only
+// a version carrying this proposal's own marker is "ours" (own_write.h), never a marker that an
+// earlier proposal's update left there — and only what is missing is sent.
 //
 // Threading: a function; the client must be usable from the calling thread.
 #pragma once

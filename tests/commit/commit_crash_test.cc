@@ -3,6 +3,8 @@
 // this happens hundreds of times, alternating servers with and without transactions. Then a
 // fresh worker finishes what is left, and the FHIR server itself is checked: every approved
 // proposal is there exactly once (its note and its Provenance), nothing unapproved ever arrived.
+// The approved notes are real drafts with hostile AI names (fixtures/drafts/hostile), which every
+// reconciling search after a kill carries.
 //
 // Runs: COUNTERSIGN_CRASH_RUNS (default 300).
 #define BOOST_TEST_MODULE commit_crash
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
     countersign::testing::ServerConfig config;
     config.transactions = run % 2 == 0;
     BOOST_REQUIRE(h.server.Configure(config).ok());
-    approved.push_back(h.ApprovedNote("crash-" + std::to_string(run), "Note " + std::to_string(run)));
+    approved.push_back(h.ApprovedHostileNote("Clínica Pérez crash #" + std::to_string(run) + " & co",
+                                             "Nota " + std::to_string(run) + ": «A&B» + 50% | ok"));
     if (run % 5 == 0) {
       unapproved.push_back(h.core.SubmitNote("pending-" + std::to_string(run)).id);
     }
@@ -207,6 +210,10 @@ BOOST_AUTO_TEST_CASE(sigkill_during_commit_never_duplicates_or_leaks) {
   BOOST_TEST(unversioned_targets == 0u);  // each names its note's committed version
   BOOST_TEST(h.ServerSearch("DocumentReference", "").size() == approved.size());
   BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
+  BOOST_TEST(h.ServerSearch("Device", CommitHarness::TokenQuery(
+                                          "identifier", mappings::kAiDeviceIdentifierSystem,
+                                          CommitHarness::HostileDeviceIdentifier()))
+                 .size() == 1u);
   BOOST_TEST(core::VerifyAudit(*h.core.store)->ok);
   std::cout << "commit crash test: " << runs << " runs; worker SIGKILLed " << killed
             << ", finished before the kill " << finished << "; commits interrupted "

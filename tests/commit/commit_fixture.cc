@@ -2,7 +2,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cctype>
+#include <cstdio>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "fhir/bundle.h"
 #include "fhir/reference.h"
@@ -80,6 +84,136 @@ std::string CommitHarness::ApprovedUpdate(const std::string& key, const std::str
   auto approved = core.coordinator->Approve(core.P(approver), submitted->proposal.id);
   BOOST_REQUIRE_MESSAGE(approved.ok(), approved.status().ToString());
   return submitted->proposal.id;
+}
+
+core::Coordinator& CommitHarness::Drafts() {
+  if (!rules_) {
+    auto loaded = mappings::MappingEngine::Load(std::string(COUNTERSIGN_SOURCE_DIR) + "/mappings/rules");
+    BOOST_REQUIRE_MESSAGE(loaded.ok(), loaded.status().ToString());
+    rules_ = std::move(loaded).value();
+  }
+  if (!drafts_ || drafts_store_ != core.store.get()) {
+    core::CoordinatorDeps deps;
+    deps.store = core.store.get();
+    deps.mapper = rules_.get();
+    deps.principals = &core.principals;
+    deps.policy = &core.policy;
+    deps.guardrails = &core.guardrails;
+    deps.clock = &core.clock;
+    drafts_ = std::make_unique<core::Coordinator>(deps);
+    drafts_store_ = core.store.get();
+  }
+  return *drafts_;
+}
+
+std::string CommitHarness::ApprovedDraft(const std::string& draft_json, const std::string& ai,
+                                         const std::string& approver) {
+  auto submitted = Drafts().Submit(core.P(ai), draft_json);
+  BOOST_REQUIRE_MESSAGE(submitted.ok(), submitted.status().ToString()
+                                            << submitted.status().operation_outcome());
+  auto approved = Drafts().Approve(core.P(approver), submitted->proposal.id);
+  BOOST_REQUIRE_MESSAGE(approved.ok(), approved.status().ToString());
+  BOOST_REQUIRE(approved->status == core::ProposalStatus::kApproved);
+  return submitted->proposal.id;
+}
+
+namespace {
+json::Document HostileFixture(const std::string& name) {
+  std::ifstream in(std::string(COUNTERSIGN_SOURCE_DIR) + "/fixtures/drafts/hostile/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto d = json::Parse(text.str());
+  BOOST_REQUIRE_MESSAGE(d.ok(), name << ": " << d.status().ToString());
+  return std::move(d).value();
+}
+}  // namespace
+
+std::string CommitHarness::HostileNoteDraft(const std::string& key, const std::string& text) {
+  json::Document d = HostileFixture("note-create.json");
+  json::SetString(d, "idempotency_key", key, d.GetAllocator());
+  if (!text.empty()) json::SetString(d["content"], "text", text, d.GetAllocator());
+  return json::Stringify(d);
+}
+
+std::string CommitHarness::HostileUpdateDraft(const std::string& fixture, const std::string& key,
+                                              const std::string& type_and_id,
+                                              const std::string& content_json) {
+  json::Document d = HostileFixture(fixture);
+  auto& a = d.GetAllocator();
+  json::Document base = ServerRead(type_and_id);
+  json::Value target(rapidjson::kObjectType);
+  json::SetString(target, "reference", type_and_id, a);
+  json::SetString(target, "version", fhir::VersionId(base).value_or(""), a);
+  json::Set(target, "resource", json::Copy(base, a), a);
+  json::Set(d, "target", std::move(target), a);
+  json::SetString(d, "idempotency_key", key, a);
+  // The draft is about the patient the resource names.
+  std::string patient;
+  if (const json::Value* subject = json::Member(base, "subject")) {
+    patient = std::string(json::GetString(*subject, "reference").value_or(""));
+  }
+  if (const json::Value* parts = json::Member(base, "participant"); parts && parts->IsArray()) {
+    for (const auto& p : parts->GetArray()) {
+      const json::Value* actor = json::Member(p, "actor");
+      std::string ref(actor ? json::GetString(*actor, "reference").value_or("") : "");
+      if (ref.rfind("Patient/", 0) == 0) patient = ref;
+    }
+  }
+  if (!patient.empty()) json::SetString(d, "patient", patient, a);
+  auto content = json::Parse(content_json);
+  BOOST_REQUIRE(content.ok() && content->IsObject());
+  for (const auto& m : content->GetObject()) {
+    json::Set(d["content"], std::string_view(m.name.GetString(), m.name.GetStringLength()),
+              json::Value(m.value, a), a);
+  }
+  return json::Stringify(d);
+}
+
+std::string CommitHarness::ApprovedHostileReschedule(const std::string& key,
+                                                     const std::string& type_and_id,
+                                                     const std::string& start) {
+  std::string draft = HostileUpdateDraft("appointment-reschedule.json", key, type_and_id,
+                                         R"({"minutesDuration":30,"start":")" + start + R"("})");
+  auto d = json::Parse(draft);
+  BOOST_REQUIRE(d.ok());
+  json::Remove((*d)["content"], "end");
+  return ApprovedDraft(json::Stringify(*d), "Device/ai-scheduler", "Practitioner/fd-sam");
+}
+
+std::string CommitHarness::HostileDeviceIdentifier(const std::string& fixture) {
+  json::Document d = HostileFixture(fixture);
+  const json::Value& ai = d["ai"];
+  return std::string(json::GetString(ai, "vendor").value_or("")) + "/" +
+         std::string(json::GetString(ai, "model").value_or("")) + "/" +
+         std::string(json::GetString(ai, "version").value_or(""));
+}
+
+std::string CommitHarness::TokenQuery(const std::string& name, const std::string& system,
+                                      const std::string& value) {
+  auto escape = [](const std::string& part) {
+    std::string out;
+    for (char c : part) {
+      if (c == '\\' || c == '|' || c == ',' || c == '$') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::string token = escape(system) + "|" + escape(value);
+  std::string encoded;
+  for (unsigned char c : token) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      encoded += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), "%%%02X", c);
+      encoded += hex;
+    }
+  }
+  return name + "=" + encoded;
+}
+
+std::vector<json::Document> CommitHarness::ProvenancesOf(const std::string& id) {
+  return ServerSearch("Provenance", TokenQuery("_tag", kProvenanceTagSystem, id));
 }
 
 std::vector<CommitOutcome> CommitHarness::Drain(int max_rounds) {

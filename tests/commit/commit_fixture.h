@@ -40,6 +40,33 @@ struct CommitHarness {
   std::string ApprovedUpdate(const std::string& key, const std::string& type_and_id,
                              const std::string& changes_json, bool also_create = false,
                              const std::string& kind = "note");
+  // Drafts in the real draft format, mapped by the shipped rules (mappings/rules) through a
+  // Coordinator over the same store: what an integrator sends.
+  core::Coordinator& Drafts();
+  // Submits draft_json as `ai` through Drafts() and approves it as `approver`; returns its id.
+  std::string ApprovedDraft(const std::string& draft_json, const std::string& ai = "Device/ai-scribe",
+                            const std::string& approver = "Practitioner/dr-ada");
+  // fixtures/drafts/hostile/note-create.json (AI vendor, model and version with spaces, '&', '+',
+  // '#', '%', ',', '$', '\' and non-ASCII) with this idempotency key, and text when given.
+  static std::string HostileNoteDraft(const std::string& key, const std::string& text = "");
+  // A hostile draft (fixtures/drafts/hostile/<fixture>) updating the server resource type_and_id,
+  // its current version embedded as the base; content members replaced by content_json's.
+  std::string HostileUpdateDraft(const std::string& fixture, const std::string& key,
+                                 const std::string& type_and_id,
+                                 const std::string& content_json = "{}");
+  std::string ApprovedHostileNote(const std::string& key, const std::string& text = "") {
+    return ApprovedDraft(HostileNoteDraft(key, text));
+  }
+  // A reschedule of the appointment type_and_id to start (30 minutes), approved by the front desk.
+  std::string ApprovedHostileReschedule(const std::string& key, const std::string& type_and_id,
+                                        const std::string& start);
+  // The hostile fixtures' AI Device identifier value ("<vendor>/<model>/<version>").
+  static std::string HostileDeviceIdentifier(const std::string& fixture = "note-create.json");
+  // "name=<system|value>" with FHIR's token escapes and percent-encoding, written here
+  // independently of fhir/query.h: what a test sends to check the server on its own.
+  static std::string TokenQuery(const std::string& name, const std::string& system,
+                                const std::string& value);
+
   // Runs the engine until nothing is claimed (bounded), advancing the clock past retry delays.
   std::vector<CommitOutcome> Drain(int max_rounds = 10);
   core::ProposalStatus StatusOf(const std::string& id);
@@ -60,6 +87,13 @@ struct CommitHarness {
   void ExpectNoteCommittedOnce(const std::string& id);
   // Requests the server saw with this method whose path matches path_regex.
   size_t RequestsSeen(const std::string& method, const std::string& path_regex);
+  // The Provenances tagged with proposal id.
+  std::vector<json::Document> ProvenancesOf(const std::string& id);
+
+ private:
+  std::unique_ptr<mappings::MappingEngine> rules_;
+  std::unique_ptr<core::Coordinator> drafts_;
+  core::Store* drafts_store_ = nullptr;  // the store drafts_ was built over (core may reopen it)
 };
 
 }  // namespace countersign::commit::testing

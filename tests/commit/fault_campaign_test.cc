@@ -8,7 +8,9 @@
 // Afterwards the server itself is checked: every note exactly once with one Provenance naming
 // its committed version, every appointment updated exactly once (its version moved by one), a
 // conflict for every contested update (the other change kept, nothing of ours written) and
-// nowhere else (no false conflicts), nothing failed. Bounded: a fixed seed
+// nowhere else (no false conflicts), nothing failed. The drafts are real ones, mapped by the
+// shipped rules, with hostile AI names (fixtures/drafts/hostile: spaces, '&', '+', '#', '%', ',',
+// '$', '\', non-ASCII) that every reconciling search carries. Bounded: a fixed seed
 // (COUNTERSIGN_FAULT_SEED), COUNTERSIGN_FAULT_RUNS proposals per server (default 40), at most 2
 // faulty requests each.
 #define BOOST_TEST_MODULE fault_campaign
@@ -31,6 +33,10 @@ namespace {
 using countersign::testing::Fault;
 using countersign::testing::ServerConfig;
 using S = core::ProposalStatus;
+
+constexpr const char* kPatAppointment = R"({"resourceType":"Appointment","status":"booked",
+  "start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:30:00Z",
+  "participant":[{"actor":{"reference":"Patient/pat-1"},"status":"accepted"}]})";
 
 uint32_t Seed() {
   const char* env = std::getenv("COUNTERSIGN_FAULT_SEED");
@@ -99,11 +105,10 @@ void RunCampaign(Server server, std::map<std::string, int>& faults_by_kind,
     Planned p;
     p.update = run % 3 == 2;
     if (p.update) {
-      p.appointment = h.ServerCreate(kAppointment);
+      p.appointment = h.ServerCreate(kPatAppointment);
       p.base_version = std::string(fhir::VersionId(h.ServerRead(p.appointment)).value_or(""));
-      p.id = h.ApprovedUpdate("fault-" + std::to_string(run), p.appointment,
-                              R"({"start":"2026-12-02T10:00:00Z","end":"2026-12-02T10:30:00Z"})",
-                              false, "appointment");
+      p.id = h.ApprovedHostileReschedule("Clínica Pérez fault #" + std::to_string(run) + " & co",
+                                         p.appointment, "2026-12-02T10:00:00Z");
       // One update in four meets a real conflict as well as the fault: it must still be one.
       p.contested = run % 12 == 11;
       if (p.contested) {
@@ -112,7 +117,8 @@ void RunCampaign(Server server, std::map<std::string, int>& faults_by_kind,
         h.ServerUpdate(p.appointment, json::Stringify(moved));
       }
     } else {
-      p.id = h.ApprovedNote("fault-" + std::to_string(run), "Note " + std::to_string(run));
+      p.id = h.ApprovedHostileNote("Clínica Pérez fault #" + std::to_string(run) + " & co",
+                                   "Nota " + std::to_string(run) + ": «A&B» + 50% | ok");
     }
     planned.push_back(p);
 
@@ -166,13 +172,12 @@ void RunCampaign(Server server, std::map<std::string, int>& faults_by_kind,
                  std::stoi(p.base_version) + 1);
       BOOST_TEST(json::GetString(now, "comment").value_or("") == "patient called: running late");
       BOOST_TEST(json::GetString(now, "start").value_or("") == "2026-12-01T09:00:00Z");
-      BOOST_TEST(h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" +
-                                                  p.id).empty());
+      BOOST_TEST(h.ProvenancesOf(p.id).empty());
       ++contested;
       continue;
     }
     BOOST_TEST(h.StatusOf(p.id) == S::kCommitted, p.id);
-    auto provs = h.ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + p.id);
+    auto provs = h.ProvenancesOf(p.id);
     BOOST_REQUIRE_MESSAGE(provs.size() == 1u, p.id << ": " << provs.size() << " Provenances");
     const json::Value* targets = json::Member(provs[0], "target");
     BOOST_REQUIRE(targets && targets->IsArray() && targets->Size() == 1u);
@@ -193,7 +198,17 @@ void RunCampaign(Server server, std::map<std::string, int>& faults_by_kind,
                                std::string(fhir::VersionId(notes[0]).value_or("")));
     }
   }
-  BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
+  // One AI Device per model (the notes' scribe, the appointments' scheduler), each found by its
+  // hostile identifier: no conditional create missed its match.
+  const bool any_update = runs >= 3;  // every third proposal
+  BOOST_TEST(h.ServerSearch("Device", "").size() == (any_update ? 2u : 1u));
+  for (const std::string fixture : {"note-create.json", "appointment-reschedule.json"}) {
+    size_t expected = fixture == "note-create.json" || any_update ? 1u : 0u;
+    BOOST_TEST(h.ServerSearch("Device", CommitHarness::TokenQuery(
+                                            "identifier", mappings::kAiDeviceIdentifierSystem,
+                                            CommitHarness::HostileDeviceIdentifier(fixture)))
+                   .size() == expected, fixture);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE(fault_campaign)

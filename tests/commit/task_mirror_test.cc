@@ -172,6 +172,55 @@ BOOST_AUTO_TEST_CASE(a_rejection_carries_the_coded_reason) {
   BOOST_TEST(Str(*reason, "text") == "dose is wrong");
 }
 
+// Real drafts with hostile AI names and text (fixtures/drafts/hostile): one committed (its Task
+// lists the committed versions, found by the escaped, encoded search), one rejected with a reason
+// in hostile free text, one failed and retried by a person.
+BOOST_AUTO_TEST_CASE(hostile_drafts_are_mirrored_through_commit_rejection_and_retry) {
+  MirrorHarness h;
+  std::string committed = h.ApprovedHostileNote("Clínica Pérez mirror #1 & 2 + 50% | x, y");
+  auto drafted = h.Drafts().Submit(h.core.P("Device/ai-scribe"),
+                                   CommitHarness::HostileNoteDraft("Clínica Pérez mirror #2 & 3"));
+  BOOST_REQUIRE_MESSAGE(drafted.ok(), drafted.status().ToString());
+  std::string rejected = drafted->proposal.id;
+  const std::string reason = "Dosis errónea: 500 mg & no 850 mg, #2 + 50% | «revisar» \\ 東京";
+  BOOST_REQUIRE(h.Drafts().Reject(h.core.P("Practitioner/dr-ada"), rejected,
+                                  {"other", reason}).ok());
+  std::string retried = h.ApprovedHostileNote("Clínica Pérez mirror #3 & 4");
+  auto outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 2u);
+  for (const auto& o : outcomes) BOOST_TEST(o.status == "committed", o.detail);
+  // One more: the server refuses its transaction for good, then a person retries it.
+  std::string failed = h.ApprovedHostileNote("Clínica Pérez mirror #4 & 5");
+  Fault refused;
+  refused.method = "POST";
+  refused.path_regex = "^/fhir/R4/?$";
+  refused.status = 400;
+  refused.count = 2;  // with the Provenance, and once more without it
+  BOOST_REQUIRE(h.server.AddFault(refused).ok());
+  outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "failed", outcomes[0].detail);
+  h.Mirror();
+  BOOST_TEST(Str(h.Task(failed), "status") == "failed");
+  BOOST_REQUIRE(h.Drafts().RetryCommit(h.core.P("Practitioner/dr-ada"), failed, "otra vez & +1").ok());
+  outcomes = h.Drain();
+  BOOST_REQUIRE(outcomes.size() == 1u);
+  BOOST_TEST(outcomes[0].status == "committed", outcomes[0].detail);
+  h.Mirror();
+  for (const std::string& id : {committed, retried, failed}) {
+    auto found = h.ServerSearch("Task", CommitHarness::TokenQuery("identifier", kTaskIdentifierSystem, id));
+    BOOST_REQUIRE_MESSAGE(found.size() == 1u, id);
+    BOOST_TEST(Str(found[0], "status") == "completed", id);
+    const json::Value* output = json::Member(found[0], "output");
+    BOOST_REQUIRE(output && output->IsArray() && output->Size() >= 2u);  // the note, the Device
+    h.ExpectNoteCommittedOnce(id);
+  }
+  json::Document t = h.Task(rejected);
+  BOOST_TEST(Str(t, "status") == "rejected");
+  BOOST_TEST(Str(*json::Member(t, "statusReason"), "text") == reason);
+  BOOST_TEST(h.ServerSearch("Device", "").size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(running_again_writes_no_second_task) {
   MirrorHarness h;
   core::Proposal a = h.core.SubmitNote("k-once-a", "First.");

@@ -116,19 +116,37 @@ function checkWritable(type) {
 // Token searches on identifier / _tag (what conditional creates and Countersign's lookups use)
 // are answered by a direct scan; Medplum's generic path evaluates FHIRPath per resource, which
 // made a conditional create cost ~50 ms at a thousand resources. null: not such a query.
+// FHIR's escapes in a token (search.html#escaping), which Medplum 4.5.2 does not honour: an
+// unescaped ',' separates alternatives, the first unescaped '|' separates system and value, and
+// '\' escapes '\', '|', ',' and '$'. Returns [{system (null: any), value}].
+function parseTokens(text) {
+  const alternatives = [];
+  let parts = [''];
+  let escaped = false;
+  const flush = () => {
+    alternatives.push(parts.length > 1 ? { system: parts[0], value: parts.slice(1).join('|') } : { system: null, value: parts[0] });
+    parts = [''];
+  };
+  for (const ch of text) {
+    if (escaped) { parts[parts.length - 1] += ch; escaped = false; continue; }
+    if (ch === '\\') { escaped = true; continue; }
+    if (ch === ',') { flush(); continue; }
+    if (ch === '|' && parts.length === 1) { parts.push(''); continue; }
+    parts[parts.length - 1] += ch;
+  }
+  flush();
+  return alternatives;
+}
 function tokenSearch(type, params) {
   const names = [...params.keys()].filter((k) => k !== '_count' && k !== '_offset');
   if (names.length !== 1 || !['identifier', '_tag'].includes(names[0]) || params.getAll(names[0]).length !== 1) return null;
-  const token = params.get(names[0]);
-  const bar = token.indexOf('|');
-  if (bar < 0 || token.includes(',')) return null;
-  const system = token.slice(0, bar);
-  const value = token.slice(bar + 1);
+  const tokens = parseTokens(params.get(names[0]));
   const found = [];
   for (const r of repo.resources.get(type)?.values() ?? []) {
-    const list = names[0] === 'identifier' ? r.identifier : r.meta?.tag;
+    const list = names[0] === 'identifier' ? [].concat(r.identifier ?? []) : r.meta?.tag;
     const key = names[0] === 'identifier' ? 'value' : 'code';
-    if (Array.isArray(list) && list.some((c) => c && c.system === system && c[key] === value)) found.push(r);
+    const hit = (c) => tokens.some((t) => (t.system === null || c.system === t.system) && c[key] === t.value);
+    if (Array.isArray(list) && list.some((c) => c && hit(c))) found.push(r);
   }
   return found;
 }
@@ -645,6 +663,7 @@ function takeFault(method, pathAndQuery) {
     if (f.count <= 0) continue;
     if (f.method && f.method !== method) continue;
     if (f.regex && !f.regex.test(pathAndQuery)) continue;
+    if (++f.seen % f.every !== 0) continue;  // only every N-th matching request
     f.count--;
     return f;
   }
@@ -801,7 +820,7 @@ async function handleAdmin(req, res, path, body) {
     if (json.path) { try { new RegExp(json.path); } catch (e) { return send(res, 400, { error: 'bad path regex: ' + e.message }); } }
     faults.push({ method: json.method || '', regex: json.path ? new RegExp(json.path) : null, status: json.status ?? 503,
       retryAfter: json.retryAfter, when: json.when === 'after' ? 'after' : 'before', count: json.count ?? 1,
-      delayMs: json.delayMs || 0 });
+      every: Number.isInteger(json.every) && json.every > 0 ? json.every : 1, seen: 0, delayMs: json.delayMs || 0 });
     return send(res, 200, { ok: true, faults: faults.length });
   }
   if (path === '/faults' && req.method === 'DELETE') { faults = []; return send(res, 200, { ok: true }); }

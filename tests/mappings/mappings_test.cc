@@ -16,6 +16,7 @@
 #include "fhir/bundle.h"
 #include "fhir/json_patch.h"
 #include "fhir/operation_outcome.h"
+#include "fhir/query.h"
 #include "fhir/resource.h"
 #include "mappings/engine.h"
 #include "tests/mappings/r4_checks.h"
@@ -68,8 +69,8 @@ void CheckShape(const MappedDraft& m, const std::string& proposal_id) {
       BOOST_TEST(e.full_url.rfind("urn:uuid:", 0) == 0u);
       auto ident = fhir::FindIdentifier(*e.resource, kAiDeviceIdentifierSystem);
       BOOST_REQUIRE(ident.has_value());
-      BOOST_TEST(e.request.if_none_exist == std::string("identifier=") + ident->Token());
-      BOOST_TEST(e.request.if_none_exist.find('|') == e.request.if_none_exist.rfind('|'));  // one '|'
+      BOOST_TEST(e.request.if_none_exist == fhir::IdentifierCondition(*ident));  // escaped, encoded
+      BOOST_TEST(e.request.if_none_exist.find_first_of("| ") == std::string::npos);
       BOOST_TEST(json::Member(*e.resource, "deviceName") != nullptr);
       BOOST_TEST(json::Member(*e.resource, "version") != nullptr);
       BOOST_TEST(json::Member(*e.resource, "manufacturer") != nullptr);
@@ -104,7 +105,7 @@ void CheckShape(const MappedDraft& m, const std::string& proposal_id) {
     BOOST_TEST(ident == proposal_id + "/" + std::to_string(i));
     if (e.request.method == "POST") {
       BOOST_TEST(e.full_url.rfind("urn:uuid:", 0) == 0u);
-      BOOST_TEST(e.request.if_none_exist == std::string("identifier=") + kCountersignIdentifierSystem + "|" + ident);
+      BOOST_TEST(e.request.if_none_exist == fhir::IdentifierCondition({kCountersignIdentifierSystem, ident}));
       mapped_targets.push_back(e.full_url);
     } else {
       BOOST_TEST(e.request.method == "PUT");

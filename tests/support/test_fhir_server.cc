@@ -336,6 +336,7 @@ Status TestFhirServer::AddFault(const Fault& fault) {
   if (fault.retry_after_s >= 0) json::Set(d, "retryAfter", json::Value(fault.retry_after_s), a);
   json::SetString(d, "when", fault.after_apply ? "after" : "before", a);
   json::Set(d, "count", json::Value(fault.count), a);
+  json::Set(d, "every", json::Value(fault.every), a);
   json::Set(d, "delayMs", json::Value(fault.delay_ms), a);
   return ExpectOk(Exchange("POST", admin_url() + "/faults", json::Stringify(d), {},
                            impl_->CaFile()), "faults");

@@ -64,6 +64,7 @@ struct Fault {
   int retry_after_s = -1;    // Retry-After header when >= 0
   bool after_apply = false;  // true: the write is applied, then the answer replaced (lost answer)
   int count = 1;             // how many matching requests get it
+  int every = 1;             // only every N-th matching request gets it (2: the 2nd, 4th, ...)
   int delay_ms = 0;          // delay before answering (timeouts)
 };
 
