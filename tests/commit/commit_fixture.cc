@@ -271,8 +271,8 @@ std::vector<json::Document> CommitHarness::ServerSearch(const std::string& type,
 
 size_t CommitHarness::CountByIdentifier(const std::string& type, const std::string& proposal_id,
                                         int entry) {
-  return ServerSearch(type, std::string("identifier=") + mappings::kCountersignIdentifierSystem +
-                                "|" + proposal_id + "/" + std::to_string(entry))
+  return ServerSearch(type, TokenQuery("identifier", mappings::kCountersignIdentifierSystem,
+                                       proposal_id + "/" + std::to_string(entry)))
       .size();
 }
 
@@ -306,11 +306,10 @@ size_t CommitHarness::WritesSeen() {
 void CommitHarness::ExpectNoteCommittedOnce(const std::string& id) {
   BOOST_TEST(StatusOf(id) == core::ProposalStatus::kCommitted);
   BOOST_TEST(CountByIdentifier("DocumentReference", id) == 1u);
-  auto provs = ServerSearch("Provenance", std::string("_tag=") + kProvenanceTagSystem + "|" + id);
+  auto provs = ProvenancesOf(id);
   BOOST_REQUIRE(provs.size() == 1u);
-  auto notes = ServerSearch("DocumentReference", std::string("identifier=") +
-                                                     mappings::kCountersignIdentifierSystem + "|" +
-                                                     id + "/0");
+  auto notes = ServerSearch("DocumentReference",
+                            TokenQuery("identifier", mappings::kCountersignIdentifierSystem, id + "/0"));
   BOOST_REQUIRE(notes.size() == 1u);
   std::string expected = "DocumentReference/" +
                          std::string(fhir::ResourceId(notes[0]).value_or("")) + "/_history/" +

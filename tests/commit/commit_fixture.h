@@ -73,6 +73,8 @@ struct CommitHarness {
 
   // Server-side checks (raw HTTP).
   json::Document ServerRead(const std::string& type_and_id);
+  // query is sent as given: build it encoded (TokenQuery) when a value may hold more than
+  // letters, digits and "-._~:/|".
   std::vector<json::Document> ServerSearch(const std::string& type, const std::string& query);
   // Resources of `type` carrying proposal `id`'s Countersign identifier (entry `entry`).
   size_t CountByIdentifier(const std::string& type, const std::string& proposal_id, int entry = 0);

@@ -10,10 +10,13 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+
 #include "fhir/resource.h"
 #include "mappings/engine.h"
 #include "plugin/commit/commit_executor.h"
 #include "tests/commit/commit_fixture.h"
+#include "tests/support/fault_injecting_transport.h"
 
 namespace bdata = boost::unit_test::data;
 
@@ -216,6 +219,69 @@ BOOST_DATA_TEST_CASE(a_note_amended_twice_with_another_writer_between_is_a_confl
     BOOST_TEST(made.empty());
   }
   ExpectProvenanceOn(h, first, note + "/_history/" + first_version);
+}
+
+// The harness's client replaced by one whose every transport shares `plan`: faults a server
+// cannot produce, here a connection reset after the server answered (the answer lost on the way).
+void UseFaultPlan(CommitHarness& h, std::shared_ptr<countersign::testing::FaultPlan> plan) {
+  fhir::ClientOptions options;
+  options.base_url = h.server.base_url();
+  options.request_timeout = std::chrono::milliseconds(2000);
+  options.retry = CommitHarness::FastRetry();
+  h.client = countersign::testing::MakeFaultInjectingClient(options, std::move(plan));
+  CommitEngineDeps deps;
+  deps.store = h.core.store.get();
+  deps.client = h.client.get();
+  deps.guardrails = &h.core.guardrails;
+  deps.clock = &h.core.clock;
+  CommitEngineOptions opts;
+  opts.worker_id = "test-worker";
+  opts.retry_delay_ms = 1000;
+  opts.max_attempts = 4;
+  h.engine = std::make_unique<CommitEngine>(deps, opts);
+}
+
+// The second AI reschedule reaches the server (applied, or refused 412 because another writer
+// came first) and the connection is reset before its answer arrives, as often as the client
+// tries: the next attempt reconciles. Another writer in between: conflict, nothing of ours
+// written. Another writer only after our write landed: committed, the Provenance on our version.
+BOOST_DATA_TEST_CASE(a_connection_reset_after_the_server_answered_reconciles_to_the_truth,
+                     bdata::make({0, 2}) * bdata::make({false, true}), plan, contested) {
+  using When = countersign::testing::FaultPlan::When;
+  CommitHarness h(Plan(plan));
+  auto faults = std::make_shared<countersign::testing::FaultPlan>();
+  UseFaultPlan(h, faults);
+  std::string appt = h.ServerCreate(kPatAppointment);
+  std::string first = h.ApprovedHostileReschedule("Clínica Pérez reset #1 & co", appt,
+                                                  "2026-12-02T10:00:00Z");
+  auto out = h.Drain();
+  BOOST_REQUIRE(!out.empty());
+  BOOST_TEST(out.back().status == "committed", out.back().detail);
+  std::string second = h.ApprovedHostileReschedule("Clínica Pérez reset #2 + 1", appt,
+                                                   "2026-12-03T11:00:00Z");
+  json::Document theirs;
+  if (contested) theirs = OtherWriterChanges(h, appt, "comment", "Llamó: llega tarde & +15'");
+  // The transaction once (never re-sent by the client); the per-resource PUT on every try.
+  faults->FailNext(plan == 2 ? CommitHarness::FastRetry().max_attempts : 1, When::kAfterSend,
+                   plan == 2 ? "PUT" : "POST");
+  auto attempt = h.engine->RunOnce();
+  BOOST_REQUIRE(attempt.ok() && attempt->outcomes.size() == 1u);
+  BOOST_TEST(attempt->outcomes[0].status == "retry-later", attempt->outcomes[0].detail);
+  BOOST_TEST(faults->pending() == 0);
+  json::Document ours = h.ServerRead(appt);
+  if (!contested) theirs = OtherWriterChanges(h, appt, "comment", "Confirmado & +1");
+  h.core.clock.Advance(120'000);
+  out = h.Drain();
+  BOOST_REQUIRE(!out.empty());
+  BOOST_TEST(out.back().status == (contested ? "conflict" : "committed"), out.back().detail);
+  BOOST_TEST(json::Stringify(h.ServerRead(appt)) == json::Stringify(theirs));  // untouched
+  if (contested) {
+    BOOST_TEST(h.ProvenancesOf(second).empty());
+    ExpectFreshPatch(h, second, appt, VersionOf(theirs), "/start");
+  } else {
+    BOOST_REQUIRE(json::GetString(ours, "start").value_or("") == "2026-12-03T11:00:00Z");
+    ExpectProvenanceOn(h, second, appt + "/_history/" + VersionOf(ours));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
