@@ -26,6 +26,8 @@ struct Call {
   std::string content_type = "application/json";
   std::string token;
   std::string idempotency_key;
+  // No token: act as the local operator (LocalBackend only; see MakeLocalBackend).
+  bool as_operator = false;
 };
 
 struct Reply {
@@ -45,6 +47,14 @@ class Backend {
 // base_url: "http://127.0.0.1:8400".
 std::unique_ptr<Backend> MakeRemoteBackend(const std::string& base_url);
 // Opens the configured instance (store, mappings, FHIR client) in this process.
+//
+// The local operator: whoever can open the store can read all of it anyway (the SQLite file is
+// 0600, owned by the operator; a PostgreSQL store needs its credentials), so a Call with
+// as_operator and no token acts as the principal "operator:<OS user name>" with the admin role,
+// without an API token. The CLI uses it only for the audit trail and the ledger; proposal commands
+// name a configured person or AI by --token.
 Result<std::unique_ptr<Backend>> MakeLocalBackend(const std::string& config_path);
+// The operator principal's id for this process: "operator:" + the effective user's name.
+std::string LocalOperatorId();
 
 }  // namespace countersign::cli

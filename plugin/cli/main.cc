@@ -1,46 +1,51 @@
 // countersign: the command line. See `countersign help`.
 //
-// Exit codes (stable, for scripts):
-//   0 ok · 1 usage · 2 invalid input (400, 413, 415, 422) · 3 not authenticated / not allowed
-//   (401, 403) · 4 not found · 5 conflict or illegal transition (409) · 6 server or network
-//   unavailable · 7 configuration error · 8 audit chain broken · 10 internal error
+// Exit codes (stable, for scripts; plugin/cli/output.h):
+//   0 ok · 1 usage · 2 invalid input (400, 413, 415, 422; a file that cannot be read) · 3 not
+//   authenticated / not allowed (401, 403) · 4 not found · 5 conflict or illegal transition (409)
+//   · 6 server or network unavailable · 7 configuration error · 8 audit chain broken · 10 internal
+//   error. With --json every error is also printed on stdout as a FHIR OperationOutcome.
 #include "plugin/daemon/heap_tuning.h"
 
-#include <chrono>
-#include <csignal>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
-#include <set>
-#include <thread>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "plugin/cli/args.h"
 #include "plugin/cli/backend.h"
+#include "plugin/cli/local_commands.h"
 #include "plugin/cli/output.h"
 #include "plugin/config/service.h"
-#include "plugin/core/audit_chain.h"
-#include "plugin/core/clock.h"
-#include "plugin/daemon/daemon.h"
 
 namespace countersign::cli {
 namespace {
 
-constexpr int kOk = 0, kUsage = 1, kInvalid = 2, kAuth = 3, kNotFound = 4, kConflict = 5,
-              kUnavailable = 6, kConfig = 7, kBroken = 8, kInternal = 10;
+using namespace exit_code;
 
 const char* kHelp = R"(countersign — AI writes, clinicians decide.
 
 usage: countersign [--config FILE | --url URL] [--token TOKEN] [--json] COMMAND ...
 
 Where to act (one of):
-  --config FILE    open the configured store directly (admin work; also COUNTERSIGN_CONFIG)
+  --config FILE    open the configured store directly (also COUNTERSIGN_CONFIG)
   --url URL        talk to a running daemon, e.g. http://127.0.0.1:8400 (also COUNTERSIGN_URL)
   --token TOKEN    the API token of the person or AI acting (also COUNTERSIGN_TOKEN)
-  --json           print the JSON answer instead of tables
+  --json           print the JSON answer instead of tables; errors as an OperationOutcome
+                   on stdout (the human line still goes to stderr)
+
+With --config and no token, audit and ledger run as the local operator ("operator:<user>",
+admin role): whoever can open the store can read it. The other commands act for a configured
+person or AI and need --token (commit and map need none).
 
 Commands:
-  serve                          run the REST daemon (needs --config)
+  serve [--port N]               run the REST daemon (needs --config); SIGHUP re-reads the
+                                 config's API tokens
   submit FILE|DIR...             submit drafts (a directory: every *.json in it, with progress)
   list [--owner O] [--status S] [--patient P] [--kind K] [--limit N] [--after CURSOR]
   show ID [--diff]               one proposal; --diff compares with the FHIR server now
@@ -53,67 +58,21 @@ Commands:
   commit                         commit approved proposals now, then a Task mirror pass when
                                  task_mirror is on (needs --config)
   audit verify                   check the hash chain; exit 8 when broken
-  audit export [--out FILE]      the trail as FHIR AuditEvent NDJSON
+  audit export [--out FILE]      the trail as FHIR AuditEvent NDJSON (FILE is created 0600)
   ledger                         Provenance kept locally (server refused it)
-  map FILE                       show the pending Bundle a draft maps to (needs --config)
-  check-config FILE [--connect]  load a config the way the daemon does; name the first problem.
-                                 --connect: also authenticate to the FHIR server (a SMART token)
-                                 and show what its CapabilityStatement lets Countersign write
+  map FILE [--rules DIR]         the pending Bundle a draft maps to; a dry run that needs no
+                                 store or server. Rules: --rules, else the --config's, else
+                                 the shipped ones
+  check-config FILE [--connect]  load a config the way the daemon does, with no side effects;
+                                 name the first problem. --connect: also authenticate to the
+                                 FHIR server and show what its CapabilityStatement allows
 )";
 
-int ExitFor(int http_status) {
-  if (http_status >= 200 && http_status < 300) return kOk;
-  switch (http_status) {
-    case 401: case 403: return kAuth;
-    case 404: return kNotFound;
-    case 409: return kConflict;
-    case 503: return kUnavailable;
-    case 500: return kInternal;
-    default: return http_status >= 400 && http_status < 500 ? kInvalid : kInternal;
-  }
-}
-
-int ExitFor(const Status& s) {
-  switch (s.kind()) {
-    case ErrorKind::kOk: return kOk;
-    case ErrorKind::kInvalid: case ErrorKind::kTooLarge: return kInvalid;
-    case ErrorKind::kUnauthorized: case ErrorKind::kForbidden: return kAuth;
-    case ErrorKind::kNotFound: case ErrorKind::kGone: return kNotFound;
-    case ErrorKind::kConflict: case ErrorKind::kIllegalState: return kConflict;
-    case ErrorKind::kUnavailable: case ErrorKind::kTimeout: case ErrorKind::kNetwork: return kUnavailable;
-    default: return kInternal;
-  }
-}
-
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options;  // --name value
-  std::set<std::string> flags;                 // --json, --diff
-  bool Has(const std::string& f) const { return flags.count(f) > 0; }
-  std::string Opt(const std::string& name, const std::string& fallback = {}) const {
-    auto it = options.find(name);
-    return it == options.end() ? fallback : it->second;
-  }
-};
-
-Result<Args> ParseArgs(int argc, char** argv) {
-  static const std::set<std::string> kFlags = {"--json", "--diff", "--help", "--connect"};
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s.rfind("--", 0) == 0) {
-      if (kFlags.count(s)) {
-        a.flags.insert(s);
-      } else if (i + 1 < argc) {
-        a.options[s] = argv[++i];
-      } else {
-        return Status::Invalid(s + " needs a value");
-      }
-    } else {
-      a.positional.push_back(s);
-    }
-  }
-  return a;
+// Commands the local operator may run without a token: the audit trail and the ledger (the
+// export is itself audited under the operator's name). Proposal commands act for a configured
+// principal: the coordinator trusts only the principal directory.
+bool OperatorCommand(const std::string& cmd) {
+  return cmd == "audit" || cmd == "ledger";
 }
 
 std::string Env(const char* name) {
@@ -121,79 +80,72 @@ std::string Env(const char* name) {
   return v ? v : "";
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class Cli {
  public:
-  explicit Cli(Args args) : args_(std::move(args)) {
+  explicit Cli(Args args) : args_(std::move(args)), out_(args_.Has("--json")) {
     token_ = args_.Opt("--token", Env("COUNTERSIGN_TOKEN"));
-    json_ = args_.Has("--json");
   }
 
   int Run() {
-    if (args_.positional.empty() || args_.Has("--help") || args_.positional[0] == "help") {
+    const std::string& cmd = args_.command;
+    if (cmd.empty() || cmd == "help" || args_.Has("--help")) {
       std::cout << kHelp;
-      return args_.positional.empty() && !args_.Has("--help") ? kUsage : kOk;
+      return cmd.empty() && !args_.Has("--help") ? kUsage : kOk;
     }
-    const std::string& cmd = args_.positional[0];
-    if (cmd == "check-config") return CheckConfig();
-    if (cmd == "serve") return Serve();
+    if (cmd == "check-config") return CheckConfig(args_, out_);
+    if (cmd == "serve") return Serve(args_, out_);
+    if (cmd == "map") return Map(args_, out_);
     if (int rc = Connect(); rc != kOk) return rc;
+    if (backend_->service() && token_.empty() && !OperatorCommand(cmd) && cmd != "commit") {
+      return out_.Fail(Status::Unauthorized(
+          cmd + " records who acted: give --token TOKEN (without one, --config acts as the "
+                "local operator only for audit, ledger and commit)"));
+    }
     if (cmd == "submit") return Submit();
     if (cmd == "list") return List();
     if (cmd == "show") return Show();
-    if (cmd == "approve") return Decide("approve", Body({{"note", args_.Opt("--note")}}));
+    if (cmd == "approve") return Approve();
     if (cmd == "reject") {
-      if (args_.Opt("--reason").empty()) return Usage("reject needs --reason CODE");
+      if (args_.Opt("--reason").empty()) return out_.Usage("reject needs --reason CODE");
       return Decide("reject", Body({{"code", args_.Opt("--reason")}, {"text", args_.Opt("--text")}}));
     }
     if (cmd == "reassign") {
-      if (args_.Opt("--owner").empty()) return Usage("reassign needs --owner OWNER");
+      if (args_.Opt("--owner").empty()) return out_.Usage("reassign needs --owner OWNER");
       return Decide("reassign", Body({{"owner", args_.Opt("--owner")}, {"reason", args_.Opt("--reason")}}));
     }
     if (cmd == "rebase") return Decide("rebase", "{}");
     if (cmd == "retry") {
-      if (args_.Opt("--reason").empty()) return Usage("retry needs --reason TEXT (what was fixed)");
+      if (args_.Opt("--reason").empty()) return out_.Usage("retry needs --reason TEXT (what was fixed)");
       return Decide("retry", Body({{"reason", args_.Opt("--reason")}}));
     }
     if (cmd == "amend") return Amend();
     if (cmd == "audit") return Audit();
     if (cmd == "ledger") return Print(Send(Call("GET", "/provenance-ledger")));
     if (cmd == "commit") return Commit();
-    if (cmd == "map") return Map();
-    return Usage("unknown command " + cmd);
+    return out_.Usage("unknown command " + cmd);  // ParseArgs knows every command: not reached
   }
 
  private:
-  int Usage(const std::string& why) {
-    std::cerr << "countersign: " << why << " (see countersign help)\n";
-    return kUsage;
-  }
-  int Fail(const Status& s) {
-    std::cerr << "countersign: " << s.ToString() << "\n";
-    if (!s.operation_outcome().empty()) PrintOutcome(s.operation_outcome());
-    return ExitFor(s);
-  }
-
+  // --url or --config: the command line's choice wins over the environment's; two explicit
+  // choices, or two from the environment, are refused rather than one silently ignored.
   int Connect() {
-    std::string url = args_.Opt("--url", Env("COUNTERSIGN_URL"));
-    std::string config = args_.Opt("--config", Env("COUNTERSIGN_CONFIG"));
+    const bool url_given = args_.Given("--url"), config_given = args_.Given("--config");
+    if (url_given && config_given) return out_.Usage("give --config FILE or --url URL, not both");
+    std::string url = url_given ? args_.Opt("--url") : config_given ? "" : Env("COUNTERSIGN_URL");
+    std::string config = config_given ? args_.Opt("--config") : url_given ? "" : Env("COUNTERSIGN_CONFIG");
+    if (!url.empty() && !config.empty()) {
+      return out_.Usage("COUNTERSIGN_URL and COUNTERSIGN_CONFIG are both set: give --url or --config");
+    }
     if (!url.empty()) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return out_.Usage("--url: expected http://HOST:PORT, not '" + url.substr(0, 64) + "'");
+      }
       backend_ = MakeRemoteBackend(url);
       return kOk;
     }
-    if (config.empty()) return Usage("give --config FILE or --url URL");
+    if (config.empty()) return out_.Usage(args_.command + " needs --config FILE or --url URL");
     auto local = MakeLocalBackend(config);
-    if (!local.ok()) {
-      std::cerr << "countersign: " << local.status().ToString() << "\n";
-      return kConfig;
-    }
+    if (!local.ok()) return out_.FailWith(kConfig, local.status());
     backend_ = std::move(local).value();
     return kOk;
   }
@@ -208,19 +160,16 @@ class Cli {
 
   Result<Reply> Send(Call call) {
     call.token = token_;
+    call.as_operator = OperatorCommand(args_.command);
     return backend_->Send(call);
   }
 
   // Prints an answer (JSON or via `human`), returns its exit code.
   int Print(const Result<Reply>& r, const std::function<void(const json::Value&)>& human = {}) {
-    if (!r.ok()) return Fail(r.status());
-    if (r->status >= 400) {
-      std::cerr << "countersign: HTTP " << r->status << "\n";
-      PrintOutcome(r->body);
-      return ExitFor(r->status);
-    }
+    if (!r.ok()) return out_.Fail(r.status());
+    if (r->status >= 400) return out_.FailHttp(r->status, r->body);
     auto doc = json::Parse(r->body, 512);
-    if (json_ || !human || !doc.ok()) {
+    if (out_.json() || !human || !doc.ok()) {
       std::cout << (doc.ok() ? json::Pretty(*doc) : r->body) << "\n";
     } else {
       human(*doc);
@@ -229,29 +178,34 @@ class Cli {
   }
 
   int Submit() {
+    namespace fs = std::filesystem;
     std::vector<std::string> files;
-    for (size_t i = 1; i < args_.positional.size(); ++i) {
-      namespace fs = std::filesystem;
-      const std::string& p = args_.positional[i];
-      if (fs::is_directory(p)) {
+    for (const std::string& p : args_.positional) {
+      std::error_code ec;
+      if (fs::is_directory(p, ec)) {
         std::vector<std::string> in_dir;
-        for (const auto& e : fs::directory_iterator(p)) {
+        for (const auto& e : fs::directory_iterator(p, ec)) {
           if (e.path().extension() == ".json") in_dir.push_back(e.path().string());
         }
+        if (ec) return out_.Fail(Status::Invalid("cannot read " + p + ": " + ec.message()));
         std::sort(in_dir.begin(), in_dir.end());
+        if (in_dir.empty()) return out_.Fail(Status::Invalid(p + ": no *.json drafts in it"));
         files.insert(files.end(), in_dir.begin(), in_dir.end());
+      } else if (!fs::exists(p, ec)) {
+        // Checked before anything is sent: a typo in the third name must not leave two of
+        // three drafts submitted.
+        return out_.Fail(Status::Invalid("cannot read " + p + ": no such file"));
       } else {
         files.push_back(p);
       }
     }
-    if (files.empty()) return Usage("submit needs FILE or DIR");
     Progress progress("submitting", files.size() > 1 ? files.size() : 0);
     int worst = kOk;
     size_t done = 0;
     for (const auto& f : files) {
-      auto text = ReadFile(f);
+      auto text = ReadInputFile(f);
       if (!text.ok()) {
-        worst = std::max(worst, Fail(text.status()));
+        worst = std::max(worst, out_.Fail(text.status()));
         continue;
       }
       auto r = Send(Call("POST", "/drafts", *text));
@@ -277,28 +231,32 @@ class Cli {
     return Print(Send(c), [](const json::Value& page) { PrintProposalTable(page); });
   }
 
+  const std::string& Id() const { return args_.positional[0]; }
+
   int Show() {
-    if (args_.positional.size() < 2) return Usage("show needs ID");
-    Call c("GET", "/proposals/" + args_.positional[1]);
+    Call c("GET", "/proposals/" + Id());
     if (args_.Has("--diff")) c.query["diff"] = "true";
     return Print(Send(c), [](const json::Value& p) { PrintProposal(p); });
   }
 
+  // approve ID [--note TEXT]: the body's members, one line each, so a new option is one line.
+  int Approve() {
+    return Decide("approve", Body({{"note", args_.Opt("--note")}}));
+  }
+
   int Decide(const std::string& action, std::string body) {
-    if (args_.positional.size() < 2) return Usage(action + " needs ID");
-    return Print(Send(Call("POST", "/proposals/" + args_.positional[1] + "/" + action, std::move(body))),
+    return Print(Send(Call("POST", "/proposals/" + Id() + "/" + action, std::move(body))),
                  [&](const json::Value& p) {
-                   std::cout << args_.positional[1] << ": "
-                             << json::GetString(p, "status").value_or("") << "\n";
+                   std::cout << Id() << ": " << json::GetString(p, "status").value_or("") << "\n";
                  });
   }
 
   int Amend() {
-    if (args_.positional.size() < 3) return Usage("amend needs ID FILE");
-    auto text = ReadFile(args_.positional[2]);
-    if (!text.ok()) return Fail(text.status());
+    const std::string& file = args_.positional[1];
+    auto text = ReadInputFile(file);
+    if (!text.ok()) return out_.Fail(text.status());
     auto edit = json::Parse(*text, 128);
-    if (!edit.ok()) return Fail(Status::Invalid(args_.positional[2] + ": " + edit.status().message()));
+    if (!edit.ok()) return out_.Fail(Status::Invalid(file + ": " + edit.status().message()));
     json::Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();
     json::Set(body, edit->IsArray() ? "bundle_patch" : "draft", json::Copy(*edit, a), a);
@@ -307,7 +265,9 @@ class Cli {
   }
 
   int Audit() {
-    std::string sub = args_.positional.size() > 1 ? args_.positional[1] : "";
+    const std::string& sub = args_.positional[0];
+    if (sub != "verify" && sub != "export") return out_.Usage("audit verify | audit export [--out FILE]");
+    if (sub == "verify" && args_.Given("--out")) return out_.Usage("--out goes with audit export");
     if (sub == "verify") {
       auto r = Send(Call("GET", "/audit/verify"));
       int rc = Print(r, [](const json::Value& v) {
@@ -321,44 +281,43 @@ class Cli {
       }
       return rc;
     }
-    if (sub == "export") {
-      auto r = Send(Call("GET", "/audit/export"));
-      if (!r.ok()) return Fail(r.status());
-      if (r->status >= 400) {
-        PrintOutcome(r->body);
-        return ExitFor(r->status);
-      }
-      std::string out = args_.Opt("--out");
-      size_t lines = static_cast<size_t>(std::count(r->body.begin(), r->body.end(), '\n'));
-      if (out.empty()) {
-        std::cout << r->body;
-      } else {
-        Progress progress("exporting", lines);
-        std::ofstream f(out, std::ios::binary);
-        size_t done = 0, start = 0;
-        while (start < r->body.size()) {
-          size_t end = r->body.find('\n', start);
-          if (end == std::string::npos) end = r->body.size() - 1;
-          f.write(r->body.data() + start, static_cast<std::streamsize>(end - start + 1));
-          start = end + 1;
-          if (++done % 64 == 0 || start >= r->body.size()) progress.Step(done);
-        }
-        progress.Done();
-        if (!f) return Fail(Status::IoError("cannot write " + out));
-        std::cerr << "wrote " << lines << " AuditEvent resources to " << out << "\n";
-      }
+    auto r = Send(Call("GET", "/audit/export"));
+    if (!r.ok()) return out_.Fail(r.status());
+    if (r->status >= 400) return out_.FailHttp(r->status, r->body);
+    std::string path = args_.Opt("--out");
+    size_t lines = static_cast<size_t>(std::count(r->body.begin(), r->body.end(), '\n'));
+    if (path.empty()) {
+      std::cout << r->body;
       return kOk;
     }
-    return Usage("audit verify | audit export [--out FILE]");
+    // The trail names patients: the file is the operator's alone, like the store.
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return out_.Fail(Status::Invalid("cannot write " + path + ": " + std::strerror(errno)));
+    Progress progress("exporting", lines);
+    size_t done = 0, start = 0;
+    bool ok = true;
+    while (ok && start < r->body.size()) {
+      size_t end = r->body.find('\n', start);
+      if (end == std::string::npos) end = r->body.size() - 1;
+      size_t n = end - start + 1;
+      ok = write(fd, r->body.data() + start, n) == static_cast<ssize_t>(n);
+      start = end + 1;
+      if (++done % 64 == 0 || start >= r->body.size()) progress.Step(done);
+    }
+    progress.Done();
+    if (close(fd) != 0) ok = false;
+    if (!ok) return out_.Fail(Status::IoError("cannot write " + path + ": " + std::strerror(errno)));
+    std::cerr << "wrote " << lines << " AuditEvent resources to " << path << "\n";
+    return kOk;
   }
 
   int Commit() {
     config::Service* s = backend_->service();
-    if (!s) return Usage("commit runs locally: give --config FILE (the daemon commits by itself)");
+    if (!s) return out_.Usage("commit runs locally: give --config FILE (the daemon commits by itself)");
     int committed = 0, other = 0;
     for (int round = 0; round < 1000; ++round) {
       auto report = s->commit_engine().RunOnce();
-      if (!report.ok()) return Fail(report.status());
+      if (!report.ok()) return out_.Fail(report.status());
       if (report->claimed == 0) break;
       for (const auto& o : report->outcomes) {
         std::cout << o.proposal_id << ": " << o.status << " — " << o.detail << "\n";
@@ -381,7 +340,7 @@ class Cli {
     std::string stopped;
     for (int round = 0; round < 1000; ++round) {
       auto report = mirror.RunOnce();
-      if (!report.ok()) return Fail(report.status());
+      if (!report.ok()) return out_.Fail(report.status());
       mirrored += report->mirrored;
       refused += report->refused;
       for (const auto& o : report->outcomes) {
@@ -397,130 +356,9 @@ class Cli {
     return kOk;
   }
 
-  int Map() {
-    config::Service* s = backend_->service();
-    if (!s) return Usage("map runs locally: give --config FILE");
-    if (args_.positional.size() < 2) return Usage("map needs FILE");
-    auto text = ReadFile(args_.positional[1]);
-    if (!text.ok()) return Fail(text.status());
-    mappings::MapContext ctx;
-    ctx.proposal_id = "preview";
-    ctx.recorded_time = core::FormatInstant(core::SystemClock().NowMillis());
-    auto mapped = s->mapper().Map(*text, ctx);
-    if (!mapped.ok()) return Fail(mapped.status());
-    std::cout << json::Pretty(mapped->bundle) << "\n";
-    return kOk;
-  }
-
-  int CheckConfig() {
-    std::string path = args_.positional.size() > 1 ? args_.positional[1]
-                                                   : args_.Opt("--config", Env("COUNTERSIGN_CONFIG"));
-    if (path.empty()) return Usage("check-config needs FILE");
-    auto cfg = config::Config::Load(path);
-    if (!cfg.ok()) {
-      std::cerr << "countersign: " << cfg.status().message() << "\n";
-      return kConfig;
-    }
-    auto service = config::Service::Open(*cfg);
-    if (!service.ok()) {
-      std::cerr << "countersign: " << path << ": " << service.status().message() << "\n";
-      return kConfig;
-    }
-    std::cout << path << ": ok (" << (*service)->principals().size() << " principals, "
-              << cfg->tokens.size() << " tokens, FHIR server " << cfg->fhir.base_url << ")\n";
-    if (!args_.Has("--connect")) return kOk;
-    return ShowServer((*service)->client());
-  }
-
-  // What an integrator wants to know before the first commit: does the auth work, and what
-  // will the write plan be on this server.
-  int ShowServer(fhir::FhirClient& client) {
-    auto auth = client.Authenticate();
-    if (!auth.ok()) {
-      std::cerr << "countersign: FHIR server auth: " << auth.status().ToString() << "\n";
-      return ExitFor(auth.status());
-    }
-    auto caps = client.GetCapabilities(/*refresh=*/true);
-    if (!caps.ok()) {
-      std::cerr << "countersign: FHIR server: " << caps.status().ToString() << "\n";
-      return ExitFor(caps.status());
-    }
-    const char* auth_line = *auth == fhir::AuthMethod::kSmartBackend
-                                ? "SMART Backend Services token obtained"
-                            : *auth == fhir::AuthMethod::kStatic
-                                ? "static credentials (checked on first use)"
-                                : "none";
-    auto yes = [](bool b) { return b ? "yes" : "no"; };
-    std::cout << "FHIR server: " << (caps->software.empty() ? "unnamed" : caps->software)
-              << ", FHIR " << caps->fhir_version << "; auth: " << auth_line << "\n"
-              << "  commits: "
-              << (caps->transaction ? "one transaction each (Provenance inside)"
-                                    : "ordered per-resource writes (no transactions declared)")
-              << "\n";
-    for (const char* type : {"DocumentReference", "Appointment", "Communication",
-                             "CommunicationRequest", "Provenance", "Device", "Task"}) {
-      std::cout << "  " << type << ": create " << yes(caps->CanCreate(type))
-                << ", conditional create " << yes(caps->ConditionalCreate(type)) << ", update "
-                << yes(caps->CanUpdate(type)) << ", If-Match honoured "
-                << yes(caps->VersionedUpdate(type)) << "\n";
-    }
-    if (!caps->CanCreate("Provenance")) {
-      std::cout << "  Provenance cannot be written here: it is kept in the local ledger\n";
-    }
-    return kOk;
-  }
-
-  int Serve() {
-    std::string path = args_.Opt("--config", Env("COUNTERSIGN_CONFIG"));
-    if (path.empty()) return Usage("serve needs --config FILE");
-    auto cfg = config::Config::Load(path);
-    if (!cfg.ok()) {
-      std::cerr << "countersign: " << cfg.status().message() << "\n";
-      return kConfig;
-    }
-    auto service = config::Service::Open(*cfg);
-    if (!service.ok()) {
-      std::cerr << "countersign: " << service.status().ToString() << "\n";
-      return kConfig;
-    }
-    config::Service* s = service->get();
-    daemon::DaemonParts parts;
-    parts.coordinator = &s->coordinator();
-    parts.store = &s->store();
-    parts.policy = &s->policy();
-    parts.authenticate = [s](std::string_view token) { return s->Authenticate(token); };
-    parts.read_current = [s](const std::string& ref) { return s->ReadCurrent(ref); };
-    parts.commit_engine = &s->commit_engine();
-    parts.task_mirror = s->task_mirror();
-    daemon::DaemonOptions options;
-    options.listen.address = cfg->listen_host;
-    options.listen.port = cfg->listen_port;
-    if (!args_.Opt("--port").empty()) options.listen.port = std::atoi(args_.Opt("--port").c_str());
-    options.listen.threads = cfg->listen_threads;
-    options.listen.max_body_bytes = cfg->max_body_bytes;
-    options.limits.max_body_bytes = cfg->max_body_bytes;
-    options.limits.max_json_depth = cfg->max_json_depth;
-    options.worker_enabled = cfg->worker_enabled;
-    options.worker_poll_ms = cfg->worker_poll_ms;
-    auto daemon = daemon::Daemon::Start(std::move(parts), options);
-    if (!daemon.ok()) return Fail(daemon.status());
-    // The postgres conninfo is not printed: it names hosts and users, and logs travel.
-    const std::string store =
-        cfg->store_backend == "postgres" ? std::string("postgres") : cfg->store_path;
-    std::cout << "countersign: serving on " << (*daemon)->url() << " (store " << store
-              << ", FHIR server " << cfg->fhir.base_url << ")" << std::endl;
-    static volatile std::sig_atomic_t stop = 0;
-    std::signal(SIGINT, [](int) { stop = 1; });
-    std::signal(SIGTERM, [](int) { stop = 1; });
-    while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    (*daemon)->Stop();
-    std::cout << "countersign: stopped" << std::endl;
-    return kOk;
-  }
-
   Args args_;
+  Reporter out_;
   std::string token_;
-  bool json_ = false;
   std::unique_ptr<Backend> backend_;
 };
 
@@ -529,15 +367,17 @@ class Cli {
 
 int main(int argc, char** argv) {
   countersign::TuneHeapForRequests();  // plugin/daemon/heap_tuning.h
+  // Before the arguments are understood, --json is looked for literally so a usage error is
+  // machine-readable too.
+  bool json = false;
+  for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+  countersign::cli::Reporter out(json);
   try {
     auto args = countersign::cli::ParseArgs(argc, argv);
-    if (!args.ok()) {
-      std::cerr << "countersign: " << args.status().message() << "\n";
-      return 1;
-    }
+    if (!args.ok()) return out.Usage(args.status().message());
     return countersign::cli::Cli(std::move(args).value()).Run();
   } catch (const std::exception& e) {
-    std::cerr << "countersign: internal error: " << e.what() << "\n";
-    return 10;
+    return out.FailWith(countersign::cli::exit_code::kInternal,
+                        countersign::Status::Internal(std::string("internal error: ") + e.what()));
   }
 }

@@ -28,6 +28,66 @@ std::string Age(int64_t created_ms) {
 
 }  // namespace
 
+int ExitFor(int http_status) {
+  using namespace exit_code;
+  if (http_status >= 200 && http_status < 300) return kOk;
+  switch (http_status) {
+    case 401: case 403: return kAuth;
+    case 404: return kNotFound;
+    case 409: return kConflict;
+    case 503: return kUnavailable;
+    case 500: return kInternal;
+    default: return http_status >= 400 && http_status < 500 ? kInvalid : kInternal;
+  }
+}
+
+int ExitFor(const Status& s) {
+  using namespace exit_code;
+  switch (s.kind()) {
+    case ErrorKind::kOk: return kOk;
+    case ErrorKind::kInvalid: case ErrorKind::kTooLarge: return kInvalid;
+    case ErrorKind::kUnauthorized: case ErrorKind::kForbidden: return kAuth;
+    case ErrorKind::kNotFound: case ErrorKind::kGone: return kNotFound;
+    case ErrorKind::kConflict: case ErrorKind::kIllegalState: return kConflict;
+    case ErrorKind::kUnavailable: case ErrorKind::kTimeout: case ErrorKind::kNetwork: return kUnavailable;
+    default: return kInternal;
+  }
+}
+
+int Reporter::Report(int code, const std::string& line, const Status& s) const {
+  std::cerr << "countersign: " << line << "\n";
+  if (json_) {
+    std::cout << fhir::OperationOutcomeFor(s) << std::endl;
+  } else if (!s.operation_outcome().empty()) {
+    PrintOutcome(s.operation_outcome());
+  }
+  return code;
+}
+
+int Reporter::Usage(const std::string& why) const {
+  std::cerr << "countersign: " << why << " (see countersign help)\n";
+  if (json_) {
+    std::cout << fhir::OperationOutcomeJson({{"error", "invalid", why, {}}}) << std::endl;
+  }
+  return exit_code::kUsage;
+}
+
+int Reporter::FailHttp(int status, const std::string& body) const {
+  std::cerr << "countersign: HTTP " << status << "\n";
+  PrintOutcome(body);
+  if (json_) {
+    auto doc = json::Parse(body, 64);
+    if (doc.ok() && json::GetString(*doc, "resourceType").value_or("") == "OperationOutcome") {
+      std::cout << json::Pretty(*doc) << std::endl;
+    } else {
+      std::cout << fhir::OperationOutcomeJson(
+                       {{"error", "exception", "HTTP " + std::to_string(status), {}}})
+                << std::endl;
+    }
+  }
+  return ExitFor(status);
+}
+
 void PrintProposalTable(const json::Value& page) {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "KIND", "ACTION", "STATUS", "OWNER", "PATIENT", "AGE"}};

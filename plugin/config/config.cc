@@ -1,8 +1,12 @@
 #include "plugin/config/config.h"
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <set>
 
 #include "plugin/core/audit_chain.h"
@@ -63,9 +67,10 @@ class Section {
     *out = static_cast<T>(n);
     return Status::Ok();
   }
-  Status Millis(const char* name, std::chrono::milliseconds* out, int64_t max) const {
+  Status Millis(const char* name, std::chrono::milliseconds* out, int64_t max,
+                int64_t min = 0) const {
     int64_t ms = out->count();
-    CS_RETURN_IF_ERROR(Int(name, &ms, 0, max));
+    CS_RETURN_IF_ERROR(Int(name, &ms, min, max));
     *out = std::chrono::milliseconds(ms);
     return Status::Ok();
   }
@@ -133,17 +138,74 @@ Status ParseSmartBackend(const json::Value& v, const std::string& base_dir,
   return Status::Ok();
 }
 
+// fhir.base_url: an absolute http(s) URL with a host, as libcurl will read it (so "http://",
+// a space or a fragment is refused here rather than at the first commit).
+Status CheckBaseUrl(const std::string& url) {
+  const char* kWant = "fhir.base_url: required, an http:// or https:// URL with a host";
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Status::Invalid(kWant);
+  }
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return Status::Invalid(std::string(kWant) + " (not a valid URL)");
+  }
+  char* host = nullptr;
+  bool has_host = curl_url_get(u.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host;
+  curl_free(host);
+  if (!has_host) return Status::Invalid(kWant);
+  for (CURLUPart part : {CURLUPART_QUERY, CURLUPART_FRAGMENT}) {
+    char* extra = nullptr;
+    bool present = curl_url_get(u.get(), part, &extra, 0) == CURLUE_OK && extra;
+    curl_free(extra);
+    if (present) return Status::Invalid("fhir.base_url: no query or fragment (the server's base)");
+  }
+  return Status::Ok();
+}
+
+bool IsLoopbackUrl(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  char* host = nullptr;
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) != CURLUE_OK || host == nullptr) {
+    return false;
+  }
+  std::string h = host;
+  curl_free(host);
+  return h == "localhost" || h == "[::1]" || h.rfind("127.", 0) == 0;
+}
+
+// server.listen: "IPv4:port", the form the listener binds (no scheme, no IPv6, no names).
+Status ParseListen(const std::string& listen, std::string* host, int* port) {
+  const char* kWant = "server.listen: expected IPv4-address:port, e.g. 127.0.0.1:8400";
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::Invalid(kWant);
+  std::string h = listen.substr(0, colon);
+  in_addr addr{};
+  if (h.empty() || inet_pton(AF_INET, h.c_str(), &addr) != 1) {
+    return Status::Invalid(std::string(kWant) + " (not an IPv4 address: '" + h.substr(0, 64) +
+                           "')");
+  }
+  std::string_view p = std::string_view(listen).substr(colon + 1);
+  int n = -1;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), n);
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || n < 0 || n > 65535) {
+    return Status::Invalid("server.listen: expected host:port with a port 0-65535");
+  }
+  *host = h;
+  *port = n;
+  return Status::Ok();
+}
+
 Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::ClientOptions* out) {
   Section s(v, "fhir");
   CS_RETURN_IF_ERROR(s.CheckObject());
   CS_RETURN_IF_ERROR(s.OnlyKnown({"base_url", "auth", "tls", "connect_timeout_ms",
                                   "request_timeout_ms", "retry"}));
   CS_RETURN_IF_ERROR(s.String("base_url", &out->base_url));
-  if (out->base_url.rfind("http://", 0) != 0 && out->base_url.rfind("https://", 0) != 0) {
-    return Status::Invalid("fhir.base_url: required, an http:// or https:// URL");
-  }
-  CS_RETURN_IF_ERROR(s.Millis("connect_timeout_ms", &out->connect_timeout, 600000));
-  CS_RETURN_IF_ERROR(s.Millis("request_timeout_ms", &out->request_timeout, 600000));
+  CS_RETURN_IF_ERROR(CheckBaseUrl(out->base_url));
+  // 0 would mean "no limit" to libcurl: a hung server would hold a commit forever.
+  CS_RETURN_IF_ERROR(s.Millis("connect_timeout_ms", &out->connect_timeout, 600000, 1));
+  CS_RETURN_IF_ERROR(s.Millis("request_timeout_ms", &out->request_timeout, 600000, 1));
   if (const json::Value* a = s.Get("auth")) {
     Section auth(*a, "fhir.auth");
     CS_RETURN_IF_ERROR(auth.CheckObject());
@@ -190,6 +252,9 @@ Status ParseFhir(const json::Value& v, const std::string& base_dir, fhir::Client
     CS_RETURN_IF_ERROR(tls.Bool("verify", &out->tls.verify));
     CS_RETURN_IF_ERROR(tls.String("ca_file", &out->tls.ca_file));
     out->tls.ca_file = Resolve(base_dir, out->tls.ca_file);
+    if (!out->tls.ca_file.empty()) {
+      CS_RETURN_IF_ERROR(ReadNamedFile(tls.Path("ca_file"), out->tls.ca_file).status());
+    }
     CS_RETURN_IF_ERROR(tls.String("client_cert_file", &out->tls.client_cert_file));
     CS_RETURN_IF_ERROR(tls.String("client_key_file", &out->tls.client_key_file));
     if (out->tls.client_cert_file.empty() != out->tls.client_key_file.empty()) {
@@ -276,6 +341,14 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
   const json::Value* f = top.Get("fhir");
   if (!f) return Status::Invalid("fhir: required");
   CS_RETURN_IF_ERROR(ParseFhir(*f, base_dir, &c.fhir));
+  if (!c.fhir.tls.verify) {
+    c.warnings.push_back("fhir.tls.verify is false: the FHIR server's certificate and host name "
+                         "are not checked; use it only with a throwaway test server");
+  }
+  if (c.fhir.base_url.rfind("http://", 0) == 0 && !IsLoopbackUrl(c.fhir.base_url)) {
+    c.warnings.push_back("fhir.base_url is plain http:// to a host that is not loopback: "
+                         "records and credentials cross the network unencrypted");
+  }
 
   if (const json::Value* st = top.Get("store")) {
     Section s(*st, "store");
@@ -384,17 +457,7 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
     CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "threads", "max_body_bytes", "max_json_depth"}));
     std::string listen;
     CS_RETURN_IF_ERROR(s.String("listen", &listen));
-    if (!listen.empty()) {
-      size_t colon = listen.rfind(':');
-      if (colon == std::string::npos) return Status::Invalid("server.listen: expected host:port");
-      c.listen_host = listen.substr(0, colon);
-      std::string_view port = std::string_view(listen).substr(colon + 1);
-      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), c.listen_port);
-      if (c.listen_host.empty() || ec != std::errc() || end != port.data() + port.size() ||
-          c.listen_port < 0 || c.listen_port > 65535) {
-        return Status::Invalid("server.listen: expected host:port with a port 0-65535");
-      }
-    }
+    if (!listen.empty()) CS_RETURN_IF_ERROR(ParseListen(listen, &c.listen_host, &c.listen_port));
     CS_RETURN_IF_ERROR(s.Int("threads", &c.listen_threads, 1, 256));
     CS_RETURN_IF_ERROR(s.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{64} << 20));
     CS_RETURN_IF_ERROR(s.Int("max_json_depth", &c.max_json_depth, 4, 256));

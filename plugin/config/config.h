@@ -70,6 +70,10 @@ struct Config {
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 32;
 
+  // Settings that load but weaken the deployment (fhir.tls.verify false, ...): one line each,
+  // printed by check-config and logged by serve.
+  std::vector<std::string> warnings;
+
   // Loads and validates the file (and the files it names). kInvalid naming the JSON path of
   // the first problem; kIoError when a file cannot be read.
   static Result<Config> Load(const std::string& path);

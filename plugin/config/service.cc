@@ -1,6 +1,14 @@
 #include "plugin/config/service.h"
 
 #include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 
 #include "fhir/reference.h"
 #include "plugin/core/pg_store.h"
@@ -8,29 +16,82 @@
 
 namespace countersign::config {
 
-Service::Service(Config config) : config_(std::move(config)) {}
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Errno() { return std::strerror(errno); }
+
+// The SQLite store file, checked without opening it (opening creates it, or its -wal/-shm).
+Status CheckSqliteFile(const std::string& path, std::vector<std::string>* notes) {
+  const std::string at = "store.path " + path + ": ";
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Status::IoError(at + Errno());
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    if (!fs::is_directory(dir)) return Status::IoError(at + "the directory does not exist");
+    if (access(dir.c_str(), W_OK | X_OK) != 0) {
+      return Status::IoError(at + "cannot create it in " + dir.string() + ": " + Errno());
+    }
+    notes->push_back("store " + path + " does not exist yet; serve creates it");
+    return Status::Ok();
+  }
+  if (!S_ISREG(st.st_mode)) return Status::IoError(at + "not a regular file");
+  if (access(path.c_str(), R_OK | W_OK) != 0) return Status::IoError(at + Errno());
+  char header[16] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(header, sizeof header);
+  if (st.st_size > 0 && (!in || std::memcmp(header, "SQLite format 3", 16) != 0)) {
+    return Status::Invalid(at + "not an SQLite database");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    notes->push_back("warning: store " + path + " is open to other users (mode " +
+                     std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                     std::to_string(st.st_mode & 7) + "); it holds PHI: chmod 600");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Service::Service(Config config) : config_(std::move(config)), tokens_(config_.tokens) {}
 Service::~Service() = default;
 
-Result<std::unique_ptr<Service>> Service::Open(const Config& config) {
-  std::unique_ptr<Service> s(new Service(config));
+Status Service::LoadParts() {
+  const Config& config = config_;
   auto principals = core::PrincipalDirectory::Parse(config.principals_json);
   if (!principals.ok()) return Status::Invalid("principals: " + principals.status().message());
-  s->principals_ = std::move(principals).value();
+  principals_ = std::move(principals).value();
   auto policy = core::ApprovalPolicy::Parse(config.approval_policy_json);
   if (!policy.ok()) return Status::Invalid("approval_policy: " + policy.status().message());
-  s->policy_ = std::move(policy).value();
+  policy_ = std::move(policy).value();
   auto guardrails = core::Guardrails::Parse(config.guardrails_json);
   if (!guardrails.ok()) return Status::Invalid("guardrails: " + guardrails.status().message());
-  s->guardrails_ = std::move(guardrails).value();
+  guardrails_ = std::move(guardrails).value();
   auto mapper = mappings::MappingEngine::Load(config.rules_dir, config.profiles);
   if (!mapper.ok()) {
     return Status::Error(mapper.status().kind(), "mappings: " + mapper.status().message(), 0,
                          mapper.status().operation_outcome());
   }
-  s->mapper_ = std::move(mapper).value();
+  mapper_ = std::move(mapper).value();
   auto client = fhir::FhirClient::Create(config.fhir);
   if (!client.ok()) return Status::Invalid("fhir: " + client.status().message());
-  s->client_ = std::move(client).value();
+  client_ = std::move(client).value();
+  return Status::Ok();
+}
+
+Status Service::Check(const Config& config, std::vector<std::string>* notes) {
+  std::unique_ptr<Service> s(new Service(config));
+  CS_RETURN_IF_ERROR(s->LoadParts());
+  if (config.store_backend == "sqlite") return CheckSqliteFile(config.store_path, notes);
+  notes->push_back("store: postgres (not contacted by check-config)");
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Service>> Service::Open(const Config& config) {
+  std::unique_ptr<Service> s(new Service(config));
+  CS_RETURN_IF_ERROR(s->LoadParts());
   CS_RETURN_IF_ERROR(s->OpenStore());
 
   Service* self = s.get();
@@ -98,17 +159,51 @@ Status Service::OpenStore() {
 Result<core::Principal> Service::Authenticate(std::string_view token) const {
   if (token.empty()) return Status::Unauthorized("a bearer token is required");
   std::string hash = TokenHash(token);
-  const TokenEntry* match = nullptr;
-  for (const TokenEntry& t : config_.tokens) {  // every entry compared: no early exit
-    if (t.sha256.size() == hash.size() &&
-        CRYPTO_memcmp(t.sha256.data(), hash.data(), hash.size()) == 0) {
-      match = &t;
+  std::string principal;
+  {
+    std::shared_lock<std::shared_mutex> lock(tokens_mu_);
+    for (const TokenEntry& t : tokens_) {  // every entry compared: no early exit
+      if (t.sha256.size() == hash.size() &&
+          CRYPTO_memcmp(t.sha256.data(), hash.data(), hash.size()) == 0) {
+        principal = t.principal;
+      }
     }
   }
-  if (match == nullptr) return Status::Unauthorized("unknown token");
-  const core::Principal* p = principals_.Find(match->principal);
+  if (principal.empty()) return Status::Unauthorized("unknown token");
+  const core::Principal* p = principals_.Find(principal);
   if (p == nullptr) return Status::Unauthorized("token names an unknown principal");
   return *p;
+}
+
+Status Service::ReloadTokens(std::string* summary) {
+  if (config_.path.empty()) return Status::Unsupported("tokens: no config file to re-read");
+  auto fresh = Config::Load(config_.path);
+  if (!fresh.ok()) return fresh.status();
+  for (size_t i = 0; i < fresh->tokens.size(); ++i) {
+    const std::string& who = fresh->tokens[i].principal;
+    if (principals_.Find(who) == nullptr) {
+      return Status::Invalid("tokens[" + std::to_string(i) + "].principal: \"" + who +
+                             "\" is not a principal of the running instance (adding principals "
+                             "needs a restart)");
+    }
+  }
+  size_t kept = 0, before = 0;
+  {
+    std::unique_lock<std::shared_mutex> lock(tokens_mu_);
+    before = tokens_.size();
+    for (const TokenEntry& t : fresh->tokens) {
+      for (const TokenEntry& old : tokens_) {
+        if (old.sha256 == t.sha256 && old.principal == t.principal) ++kept;
+      }
+    }
+    tokens_ = fresh->tokens;
+  }
+  if (summary) {
+    *summary = std::to_string(fresh->tokens.size()) + " tokens (" +
+               std::to_string(fresh->tokens.size() - kept) + " new, " +
+               std::to_string(before - kept) + " revoked)";
+  }
+  return Status::Ok();
 }
 
 Result<core::Principal> Service::PrincipalById(std::string_view id) const {

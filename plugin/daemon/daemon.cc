@@ -3,6 +3,7 @@
 #include <csignal>
 #include <condition_variable>
 #include <cstdio>
+#include <cctype>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,35 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 extern "C" void OnStopSignal(int sig) { g_signal = sig; }
+
+// Why a commit did not land, for the log: the error kind, the request line without its query
+// string, and the HTTP status, e.g. "conflict: PUT /Appointment/a1: HTTP 412". Query strings
+// (a search names patients and identifiers) and the server's own diagnostics after the status
+// (a server may echo resource content) are left out; the whole detail stays in the proposal's
+// history (`countersign show`), which only reviewers can read.
+std::string LogReason(const std::string& detail) {
+  std::string out;
+  for (size_t i = 0; i < detail.size(); ++i) {
+    if (detail[i] == '?') {  // "?query" up to the next space or ':' is dropped
+      out += "?...";
+      while (i + 1 < detail.size() && detail[i + 1] != ' ' && detail[i + 1] != ':') ++i;
+      continue;
+    }
+    out += detail[i];
+  }
+  // "...: HTTP 422: <server diagnostics> (HTTP 422)" -> "...: HTTP 422"
+  for (size_t h = out.find(": HTTP "); h != std::string::npos; h = out.find(": HTTP ", h + 1)) {
+    size_t digits = h + 7;
+    size_t end = digits;
+    while (end < out.size() && end - digits < 3 && std::isdigit(static_cast<unsigned char>(out[end]))) ++end;
+    if (end - digits == 3) {
+      out.resize(end);
+      break;
+    }
+  }
+  if (out.size() > 300) out = out.substr(0, 300) + "...";
+  return out;
+}
 
 }  // namespace
 
@@ -100,7 +130,12 @@ void Daemon::Impl::WorkerLoop() {
         busy = report->claimed > 0;
         for (const auto& o : report->outcomes) {
           ObserveOutcome(o, now);
-          Log("commit " + o.proposal_id + " " + o.status);
+          if (o.status == "committed") {
+            Log("commit " + o.proposal_id + " committed");
+          } else {
+            Log("commit " + o.proposal_id + " " + o.status + ": " + LogReason(o.detail) +
+                " (details: countersign show " + o.proposal_id + ")");
+          }
         }
       }
     }
