@@ -5,7 +5,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(build-essential cmake ninja-build ccache pkg-config
-          libcpprest-dev rapidjson-dev libcurl4-openssl-dev libboost-test-dev
+          libboost-dev rapidjson-dev libcurl4-openssl-dev libboost-test-dev
           libsqlite3-dev libssl-dev openssl nodejs npm clang libclang-rt-14-dev
           libpq-dev postgresql)  # postgresql: the server the PostgreSQL store's tests start
 missing=()

@@ -117,6 +117,16 @@ int Serve(const Args& args, const Reporter& out) {
   options.listen.port = port >= 0 ? port : cfg->listen_port;
   options.listen.threads = cfg->listen_threads;
   options.listen.max_body_bytes = cfg->max_body_bytes;
+  options.listen.max_header_bytes = cfg->max_header_bytes;
+  options.listen.max_url_bytes = cfg->max_url_bytes;
+  options.listen.max_headers = cfg->max_headers;
+  options.listen.header_timeout_s = cfg->header_timeout_s;
+  options.listen.idle_timeout_s = cfg->idle_timeout_s;
+  options.listen.request_timeout_s = cfg->request_timeout_s;
+  options.listen.max_connections = cfg->max_connections;
+  options.listen.tls_cert_file = cfg->tls_cert_file;
+  options.listen.tls_key_file = cfg->tls_key_file;
+  options.listen.behind_tls_proxy = cfg->behind_tls_proxy;
   options.limits.max_body_bytes = cfg->max_body_bytes;
   options.limits.max_json_depth = cfg->max_json_depth;
   options.worker_enabled = cfg->worker_enabled;

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -99,6 +100,22 @@ Result<std::string> Included(const json::Value* v, const std::string& path,
   if (v->IsString()) return ReadNamedFile(path, Resolve(base_dir, v->GetString()));
   if (v->IsObject() || (array_ok && v->IsArray())) return json::Stringify(*v);
   return Status::Invalid(path + ": expected an object or a file name");
+}
+
+// 127.0.0.0/8, ::1 or "localhost": the only listen hosts plain HTTP is allowed on.
+bool IsLoopbackListenHost(std::string host) {
+  if (host == "localhost") return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, host.c_str(), v4) == 1) return v4[0] == 127;
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, host.c_str(), v6) == 1) {
+    static const unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::memcmp(v6, kLoopback, 16) == 0;
+  }
+  return false;
 }
 
 std::string Env(const std::string& name) {
@@ -454,13 +471,47 @@ Result<Config> Config::Parse(std::string_view text, const std::string& base_dir)
   if (const json::Value* sv = top.Get("server")) {
     Section s(*sv, "server");
     CS_RETURN_IF_ERROR(s.CheckObject());
-    CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "threads", "max_body_bytes", "max_json_depth"}));
+    CS_RETURN_IF_ERROR(s.OnlyKnown({"listen", "threads", "max_body_bytes", "max_json_depth",
+                                    "tls", "behind_tls_proxy", "max_header_bytes",
+                                    "max_url_bytes", "max_headers", "header_timeout_s",
+                                    "idle_timeout_s", "request_timeout_s", "max_connections"}));
     std::string listen;
     CS_RETURN_IF_ERROR(s.String("listen", &listen));
     if (!listen.empty()) CS_RETURN_IF_ERROR(ParseListen(listen, &c.listen_host, &c.listen_port));
     CS_RETURN_IF_ERROR(s.Int("threads", &c.listen_threads, 1, 256));
     CS_RETURN_IF_ERROR(s.Int("max_body_bytes", &c.max_body_bytes, 1024, int64_t{64} << 20));
     CS_RETURN_IF_ERROR(s.Int("max_json_depth", &c.max_json_depth, 4, 256));
+    CS_RETURN_IF_ERROR(s.Int("max_header_bytes", &c.max_header_bytes, 1024, 1 << 20));
+    CS_RETURN_IF_ERROR(s.Int("max_url_bytes", &c.max_url_bytes, 256, 1 << 20));
+    CS_RETURN_IF_ERROR(s.Int("max_headers", &c.max_headers, 8, 10000));
+    CS_RETURN_IF_ERROR(s.Int("header_timeout_s", &c.header_timeout_s, 1, 3600));
+    CS_RETURN_IF_ERROR(s.Int("idle_timeout_s", &c.idle_timeout_s, 1, 3600));
+    CS_RETURN_IF_ERROR(s.Int("request_timeout_s", &c.request_timeout_s, 1, 3600));
+    CS_RETURN_IF_ERROR(s.Int("max_connections", &c.max_connections, 1, 1000000));
+    CS_RETURN_IF_ERROR(s.Bool("behind_tls_proxy", &c.behind_tls_proxy));
+    if (const json::Value* t = s.Get("tls")) {
+      Section tls(*t, "server.tls");
+      CS_RETURN_IF_ERROR(tls.CheckObject());
+      CS_RETURN_IF_ERROR(tls.OnlyKnown({"cert_file", "key_file"}));
+      CS_RETURN_IF_ERROR(tls.String("cert_file", &c.tls_cert_file));
+      CS_RETURN_IF_ERROR(tls.String("key_file", &c.tls_key_file));
+      if (c.tls_cert_file.empty() || c.tls_key_file.empty()) {
+        return Status::Invalid("server.tls: cert_file and key_file are both required");
+      }
+      c.tls_cert_file = Resolve(c.base_dir, c.tls_cert_file);
+      c.tls_key_file = Resolve(c.base_dir, c.tls_key_file);
+      for (auto [name, file] : {std::pair<const char*, const std::string*>{"cert_file", &c.tls_cert_file},
+                                {"key_file", &c.tls_key_file}}) {
+        CS_RETURN_IF_ERROR(ReadNamedFile(tls.Path(name), *file).status());
+      }
+    }
+  }
+  // The API carries bearer tokens and PHI: plain HTTP only on loopback, unless TLS ends in a
+  // proxy in front (said explicitly).
+  if (c.tls_cert_file.empty() && !c.behind_tls_proxy && !IsLoopbackListenHost(c.listen_host)) {
+    return Status::Invalid("server.listen: " + c.listen_host +
+                           " is not a loopback address: serve TLS (server.tls) or set "
+                           "server.behind_tls_proxy when a TLS proxy is in front");
   }
   return c;
 }

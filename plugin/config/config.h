@@ -63,12 +63,25 @@ struct Config {
 
   std::string listen_host = "127.0.0.1";
   int listen_port = 8400;
-  // Request threads (cpprestsdk's pool). A submission's thread waits for its group commit's
-  // fsync, so the threads bound how many submissions share one: 8 serves 8 concurrent clients
-  // ~20% faster than 4 on 2 cores (bench/submit_bench --threads), more than 8 does not help.
+  // Request threads. A submission's thread waits for its group commit's fsync, so the threads
+  // bound how many submissions share one: 8 serves 8 concurrent clients ~20% faster than 4 on
+  // 2 cores (bench/submit_bench --threads), more than 8 does not help.
   int listen_threads = 8;
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 32;
+  // Request-head limits and connection timeouts (plugin/daemon/http_listener.h).
+  size_t max_header_bytes = 16 << 10;
+  size_t max_url_bytes = 8 << 10;
+  int max_headers = 100;
+  int header_timeout_s = 10;
+  int idle_timeout_s = 30;
+  int request_timeout_s = 30;
+  int max_connections = 512;
+  // server.tls: the daemon serves HTTPS itself (absolute paths after Load). Without it, a
+  // listen host other than loopback is refused unless behind_tls_proxy says TLS ends in front.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool behind_tls_proxy = false;
 
   // Settings that load but weaken the deployment (fhir.tls.verify false, ...): one line each,
   // printed by check-config and logged by serve.

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "plugin/core/storage_full.h"
+
 namespace countersign::core::pg {
 
 namespace {
@@ -97,6 +99,10 @@ Status Conn::ErrorOf(const PGresult* res, std::string_view what) {
   if (!Healthy()) kind = ErrorKind::kIoError;  // the connection itself went away
   last_retryable_ = state && (std::strcmp(state, "40001") == 0 || std::strcmp(state, "40P01") == 0);
   std::string code = state ? std::string(" [") + state + "]" : std::string();
+  // 53100 disk_full: transient, like SQLITE_FULL (plugin/core/storage_full.h).
+  if (state && std::strcmp(state, "53100") == 0 && Healthy()) {
+    return StorageFull("postgres " + std::string(what) + ": " + msg + code);
+  }
   return Status::Error(kind, "postgres " + std::string(what) + ": " + msg + code);
 }
 

@@ -1,5 +1,7 @@
 #include "plugin/core/sqlite_db.h"
 
+#include "plugin/core/storage_full.h"
+
 namespace countersign::core::sqlite {
 
 Stmt::~Stmt() {
@@ -27,6 +29,10 @@ bool Stmt::Step(Status* error) {
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) {
     sqlite3* db = sqlite3_db_handle(stmt_);
+    if ((rc & 0xff) == SQLITE_FULL) {
+      *error = StorageFull(std::string("sqlite: ") + sqlite3_errmsg(db));
+      return false;
+    }
     ErrorKind kind = (rc & 0xff) == SQLITE_CONSTRAINT ? ErrorKind::kConflict
                    : (rc & 0xff) == SQLITE_CORRUPT    ? ErrorKind::kCorruption
                                                        : ErrorKind::kIoError;
@@ -69,6 +75,9 @@ Db::~Db() {
 }
 
 Status Db::ErrorStatus(int rc, std::string_view what) const {
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return StorageFull(std::string("sqlite ") + std::string(what) + ": " + sqlite3_errmsg(db_));
+  }
   ErrorKind kind = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB
                        ? ErrorKind::kCorruption
                        : ErrorKind::kIoError;
@@ -82,6 +91,7 @@ Status Db::Exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
+  if ((rc & 0xff) == SQLITE_FULL) return StorageFull("sqlite: " + msg);
   const bool corrupt = (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
   return Status::Error(corrupt ? ErrorKind::kCorruption : ErrorKind::kIoError, "sqlite: " + msg);
 }

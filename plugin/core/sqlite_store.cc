@@ -192,6 +192,14 @@ Result<int> SqliteStore::SchemaVersion() {
   });
 }
 
+Status SqliteStore::LimitPages(int64_t max_pages) {
+  if (max_pages < 0) return Status::Invalid("max_pages cannot be negative");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  // A pragma takes no bound parameters; the number is an integer we checked.
+  return writer_->Exec("PRAGMA max_page_count = " +
+                       std::to_string(max_pages == 0 ? int64_t{4294967294} : max_pages));
+}
+
 Status SqliteStore::RunWrite(const WriteFn& fn, Sync sync) {
   return options_.group_commit ? RunWriteGrouped(fn, sync) : RunWriteAlone(fn, sync);
 }

@@ -46,6 +46,12 @@ class SqliteStore : public Store {
   // The schema version recorded in the file (the highest applied migration).
   Result<int> SchemaVersion();
 
+  // Caps the database at max_pages pages (PRAGMA max_page_count on the writer; never below the
+  // current size; 0 lifts the cap). A write that needs more fails as storage full
+  // (plugin/core/storage_full.h), exactly as on a full disk: tests use it to make that path
+  // real, and a deployment may use it as a hard size bound.
+  Status LimitPages(int64_t max_pages);
+
   // Write transactions committed (each one fsync) and the changes they carried; with group
   // commit, changes/commits is the mean batch size.
   struct WriteStats {

@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <atomic>
 #include <exception>
 #include <mutex>
 
 #include "fhir/operation_outcome.h"
 #include "plugin/core/clock.h"
+#include "plugin/core/storage_full.h"
 #include "plugin/daemon/api_internal.h"
 
 namespace countersign::daemon {
@@ -20,6 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr const char* kFhirJson = "application/fhir+json";
+constexpr int64_t kStorageProbeMs = 5000;
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -53,6 +56,42 @@ HttpServerResponse MethodNotAllowed(const char* allow) {
   HttpServerResponse r = Outcome(405, "not-supported", std::string("allowed methods: ") + allow);
   r.headers["Allow"] = allow;
   return r;
+}
+
+constexpr const char* kReadOnly = "GET, HEAD";
+constexpr const char* kPostOnly = "POST";
+constexpr const char* kAnyMethod = "GET, HEAD, POST";  // every method the API defines somewhere
+
+// The methods the path supports (the Allow header), or nullptr when no route matches it.
+const char* AllowFor(const std::vector<std::string>& seg) {
+  if (seg.size() == 1) {
+    if (seg[0] == "healthz" || seg[0] == "metrics" || seg[0] == "proposals" ||
+        seg[0] == "provenance-ledger") {
+      return kReadOnly;
+    }
+    if (seg[0] == "drafts") return kPostOnly;
+    return nullptr;
+  }
+  if (seg.size() == 2 && seg[0] == "proposals") return kReadOnly;
+  if (seg.size() == 2 && seg[0] == "audit" && (seg[1] == "verify" || seg[1] == "export")) {
+    return kReadOnly;
+  }
+  if (seg.size() == 3 && seg[0] == "proposals") {
+    const std::string& action = seg[2];
+    if (action == "audit") return kReadOnly;
+    if (action == "approve" || action == "amend" || action == "reject" || action == "reassign" ||
+        action == "rebase" || action == "retry") {
+      return kPostOnly;
+    }
+  }
+  return nullptr;
+}
+
+bool Allows(const char* allow, const std::string& method) {
+  if (method == "HEAD") return allow == kReadOnly || allow == kAnyMethod;
+  if (method == "GET") return allow == kReadOnly || allow == kAnyMethod;
+  if (method == "POST") return allow == kPostOnly || allow == kAnyMethod;
+  return false;
 }
 
 // The token from "Authorization: Bearer <token>"; empty when absent or another scheme.
@@ -90,11 +129,26 @@ struct Api::Impl {
   int64_t counts_at = -1;
   std::map<std::string, int64_t> counts;
 
+  // Readiness: when the last local write failed for lack of space (ms; 0 = writes work), and
+  // when /healthz last tried a write to see whether space came back.
+  std::atomic<int64_t> storage_full_since{0};
+  std::atomic<int64_t> last_probe{0};
+
+  // Everything decided from the head alone (method, route, token): the refusal, or nullopt
+  // with *who set (unset for the unauthenticated endpoints).
+  std::optional<HttpServerResponse> Gate(const HttpServerRequest& request,
+                                         const std::vector<std::string>& seg,
+                                         std::string* principal_id,
+                                         std::optional<core::Principal>* who);
   HttpServerResponse Route(const HttpServerRequest& request, std::string* principal_id);
+  void Finish(const HttpServerRequest& request, const HttpServerResponse& response,
+              Clock::time_point start, const std::string& principal_id);
+  void NoteStorage(const Status& status, bool wrote);
   HttpServerResponse Health();
   HttpServerResponse MetricsText();
   std::map<std::string, int64_t> CountsForMetrics();
-  void Log(const HttpServerRequest& request, int status, double ms, const std::string& principal);
+  void Log(const HttpServerRequest& request, const HttpServerResponse& response, double ms,
+           const std::string& principal);
 };
 
 Api::Api(ApiDeps deps) : impl_(std::make_unique<Impl>()) { impl_->deps = std::move(deps); }
@@ -113,19 +167,67 @@ HttpServerResponse Api::Handle(const HttpServerRequest& request) {
   } catch (...) {
     response = Outcome(500, "exception", "internal error");
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (impl_->deps.metrics) impl_->deps.metrics->ObserveRequest(request.method, response.status, seconds);
-  impl_->Log(request, response.status, seconds * 1000.0, principal_id);
+  impl_->Finish(request, response, start, principal_id);
   return response;
 }
 
-void Api::Impl::Log(const HttpServerRequest& request, int status, double ms,
-                    const std::string& principal) {
+std::optional<HttpServerResponse> Api::Screen(const HttpServerRequest& head) {
+  const auto start = Clock::now();
+  std::string principal_id = "-";
+  std::optional<HttpServerResponse> response;
+  try {
+    std::optional<core::Principal> who;
+    response = impl_->Gate(head, SplitPath(head.path), &principal_id, &who);
+    if (!response) {
+      auto declared = head.Header("Content-Length");
+      if (declared && declared->size() < 20 && !declared->empty() &&
+          declared->find_first_not_of("0123456789") == std::string_view::npos &&
+          std::stoull(std::string(*declared)) > impl_->deps.limits.max_body_bytes) {
+        response = ErrorResponse(Status::TooLarge(
+            "the body is over " + std::to_string(impl_->deps.limits.max_body_bytes) + " bytes"));
+      }
+    }
+  } catch (...) {
+    response = Outcome(500, "exception", "internal error");
+  }
+  if (response) impl_->Finish(head, *response, start, principal_id);
+  return response;
+}
+
+void Api::ObserveStorage(const Status& status, bool wrote) { impl_->NoteStorage(status, wrote); }
+bool Api::storage_full() const { return impl_->storage_full_since.load() != 0; }
+
+void Api::Impl::NoteStorage(const Status& status, bool wrote) {
+  if (core::IsStorageFull(status)) {
+    int64_t expected = 0;
+    const int64_t now = core::SystemClock().NowMillis();
+    if (storage_full_since.compare_exchange_strong(expected, now)) last_probe = now;
+  } else if (wrote && status.ok()) {
+    storage_full_since = 0;
+  }
+}
+
+void Api::Impl::Finish(const HttpServerRequest& request, const HttpServerResponse& response,
+                       Clock::time_point start, const std::string& principal_id) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (deps.metrics) deps.metrics->ObserveRequest(request.method, response.status, seconds);
+  // A successful POST wrote to the store; a refused one may say the store is full.
+  NoteStorage(response.cause, request.method == "POST" && response.status < 300);
+  Log(request, response, seconds * 1000.0, principal_id);
+}
+
+void Api::Impl::Log(const HttpServerRequest& request, const HttpServerResponse& response,
+                    double ms, const std::string& principal) {
   char timing[32];
   std::snprintf(timing, sizeof timing, "%.2f", ms);
-  // Never the query (it may name patients), never headers, never bodies.
+  // Never the query (it may name patients), never headers, never bodies. The cause of a 5xx is
+  // the store's or FHIR client's own message (kind and text), which names no data.
   std::string line = "http " + LogSafe(request.method) + " " + LogSafe(request.path) + " " +
-                     std::to_string(status) + " " + timing + "ms principal=" + LogSafe(principal);
+                     std::to_string(response.status) + " " + timing +
+                     "ms principal=" + LogSafe(principal);
+  if (response.status >= 500 && !response.cause.ok()) {
+    line += " cause=\"" + LogSafe(response.cause.ToString()) + "\"";
+  }
   if (deps.log) {
     deps.log(line);
   } else {
@@ -134,74 +236,82 @@ void Api::Impl::Log(const HttpServerRequest& request, int status, double ms,
   }
 }
 
-HttpServerResponse Api::Impl::Route(const HttpServerRequest& request, std::string* principal_id) {
-  std::vector<std::string> seg = SplitPath(request.path);
+std::optional<HttpServerResponse> Api::Impl::Gate(const HttpServerRequest& request,
+                                                  const std::vector<std::string>& seg,
+                                                  std::string* principal_id,
+                                                  std::optional<core::Principal>* who) {
+  const char* allow = AllowFor(seg);
   const std::string& m = request.method;
+  // A method the API defines nowhere (TRACE, OPTIONS, PUT, made-up ones): 405 before anything
+  // else, so such a request is never echoed, authenticated or routed.
+  if (!Allows(kAnyMethod, m)) return MethodNotAllowed(allow ? allow : kAnyMethod);
 
   // Unauthenticated: liveness and metrics (no PHI in either).
-  if (seg.size() == 1 && seg[0] == "healthz") {
-    if (m != "GET" && m != "HEAD") return MethodNotAllowed("GET");
-    return Health();
-  }
-  if (seg.size() == 1 && seg[0] == "metrics") {
-    if (m != "GET" && m != "HEAD") return MethodNotAllowed("GET");
-    return MetricsText();
+  if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "metrics")) {
+    if (!Allows(allow, m)) return MethodNotAllowed(allow);
+    return std::nullopt;
   }
 
   // Everything else needs a token, before anything about the route is revealed.
   std::string_view token = BearerToken(request);
   if (token.empty()) return Unauthorized("a bearer token is required", false);
   if (!deps.authenticate) return Outcome(503, "transient", "no authenticator configured");
-  Result<core::Principal> who = deps.authenticate(token);
-  if (!who.ok()) {
-    if (who.status().IsUnauthorized() || who.status().IsNotFound()) {
+  Result<core::Principal> found = deps.authenticate(token);
+  if (!found.ok()) {
+    if (found.status().IsUnauthorized() || found.status().IsNotFound()) {
       return Unauthorized("unknown or revoked token", true);
     }
-    return ErrorResponse(who.status());
+    return ErrorResponse(found.status());
   }
-  *principal_id = who->id;
-  internal::Call call{request, seg, std::move(who).value()};
+  *principal_id = found->id;
+  if (!allow) return Outcome(404, "not-found", "no such endpoint");
+  if (!Allows(allow, m)) return MethodNotAllowed(allow);
+  *who = std::move(found).value();
+  return std::nullopt;
+}
 
-  if (seg.size() == 1 && seg[0] == "drafts") {
-    if (m != "POST") return MethodNotAllowed("POST");
-    return internal::SubmitDraft(deps, call);
-  }
-  if (!seg.empty() && seg[0] == "proposals") {
-    if (seg.size() == 1) {
-      if (m != "GET") return MethodNotAllowed("GET");
-      return internal::ListProposals(deps, call);
-    }
+HttpServerResponse Api::Impl::Route(const HttpServerRequest& request, std::string* principal_id) {
+  std::vector<std::string> seg = SplitPath(request.path);
+  std::optional<core::Principal> who;
+  if (auto refused = Gate(request, seg, principal_id, &who)) return std::move(*refused);
+  if (!who) return seg[0] == "healthz" ? Health() : MetricsText();
+
+  // The Gate checked the route and the method (HEAD is GET without the body, which the
+  // listener drops).
+  internal::Call call{request, seg, std::move(*who)};
+  if (seg[0] == "drafts") return internal::SubmitDraft(deps, call);
+  if (seg[0] == "proposals") {
+    if (seg.size() == 1) return internal::ListProposals(deps, call);
     const std::string& id = seg[1];
-    if (seg.size() == 2) {
-      if (m != "GET") return MethodNotAllowed("GET");
-      return internal::GetProposal(deps, call, id);
-    }
-    if (seg.size() == 3) {
-      const std::string& action = seg[2];
-      if (action == "audit") {
-        if (m != "GET") return MethodNotAllowed("GET");
-        return internal::ProposalAudit(deps, call, id);
-      }
-      if (action == "approve" || action == "amend" || action == "reject" ||
-          action == "reassign" || action == "rebase" || action == "retry") {
-        if (m != "POST") return MethodNotAllowed("POST");
-        return internal::DecideProposal(deps, call, id, action);
-      }
-    }
+    if (seg.size() == 2) return internal::GetProposal(deps, call, id);
+    if (seg[2] == "audit") return internal::ProposalAudit(deps, call, id);
+    return internal::DecideProposal(deps, call, id, seg[2]);
   }
-  if (seg.size() == 2 && seg[0] == "audit" && (seg[1] == "verify" || seg[1] == "export")) {
-    if (m != "GET") return MethodNotAllowed("GET");
+  if (seg[0] == "audit") {
     return seg[1] == "verify" ? internal::VerifyAuditChain(deps, call)
                               : internal::ExportAudit(deps, call);
   }
-  if (seg.size() == 1 && seg[0] == "provenance-ledger") {
-    if (m != "GET") return MethodNotAllowed("GET");
-    return internal::ProvenanceLedger(deps, call);
-  }
-  return Outcome(404, "not-found", "no such endpoint");
+  return internal::ProvenanceLedger(deps, call);
 }
 
 HttpServerResponse Api::Impl::Health() {
+  if (storage_full_since.load() != 0) {
+    // Not ready while writes fail for lack of space. Every few seconds a small write (a named
+    // cursor) checks whether space came back, so an instance taken out of rotation because of
+    // this answer can come back without traffic.
+    const int64_t now = core::SystemClock().NowMillis();
+    int64_t last = last_probe.load();
+    if (now - last >= kStorageProbeMs && last_probe.compare_exchange_strong(last, now)) {
+      NoteStorage(deps.store->WriteCursor("countersign.storage-probe", now), true);
+    }
+    if (storage_full_since.load() != 0) {
+      HttpServerResponse r =
+          ErrorResponse(core::StorageFull("the last write found the local store full"));
+      r.body = "{\"status\":\"storage-full\"}";
+      r.headers["Content-Type"] = "application/json";
+      return r;
+    }
+  }
   auto head = deps.store->ReadAuditHead();
   if (!head.ok()) return Outcome(503, "transient", "store unavailable");
   return internal::JsonResponse(200, "{\"status\":\"ok\",\"audit_records\":" +
@@ -277,14 +387,19 @@ HttpServerResponse ErrorResponse(const Status& status) {
   HttpServerResponse r;
   r.status = HttpStatusFor(status);
   r.headers["Content-Type"] = kFhirJson;
-  if (r.status >= 500 && !status.IsTransient()) {
+  if (r.status >= 500) r.cause = status;  // logged by Api::Handle
+  const bool full = core::IsStorageFull(status);
+  if (full) {
+    r.body = fhir::OperationOutcomeJson(
+        {{"error", "transient", "the local store is full; try again later", {}}});
+  } else if (r.status >= 500 && !status.IsTransient()) {
     // Local storage details stay in the server's logs, not in answers.
     r.body = fhir::OperationOutcomeJson({{"error", "exception", "internal error", {}}});
   } else {
     r.body = fhir::OperationOutcomeFor(status);
   }
   if (r.status == 401) r.headers["WWW-Authenticate"] = "Bearer realm=\"countersign\"";
-  if (r.status == 503) r.headers["Retry-After"] = "5";
+  if (r.status == 503) r.headers["Retry-After"] = full ? "30" : "5";
   return r;
 }
 

@@ -8,7 +8,9 @@
 // - Errors are FHIR OperationOutcome bodies (application/fhir+json): 400 invalid, 401 no or unknown
 //   token (with WWW-Authenticate: Bearer), 403 role, 404, 409 illegal transition or conflict, 413
 //   body over the limit, 415 wrong Content-Type, 422 guardrail refused or Idempotency-Key reused
-//   with another body, 503 FHIR server unavailable, 500 a bug or local storage failure.
+//   with another body, 503 FHIR server unavailable or local storage full (with Retry-After; the
+//   cause is logged and /healthz answers 503 until a write succeeds again), 500 a bug or local
+//   storage failure. A method the path does not define is 405 with Allow, before the token.
 // - Input is validated (size, JSON depth, types) before any store call: malformed input never
 //   changes the store.
 // - One log line per request (method, path, status, ms, principal id); tokens, Authorization
@@ -23,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -83,6 +86,18 @@ class Api {
 
   // Answers one request; never throws (a thrown exception becomes a 500 OperationOutcome).
   HttpServerResponse Handle(const HttpServerRequest& request);
+
+  // Looks at a request's head before its body is read (the listener's screen): the answer when
+  // the request is refused whatever its body (405 for a method the path does not define, 401
+  // without a valid token, 404, 413 for a declared Content-Length over the limit), else nullopt.
+  // Such an answer is logged and counted like any other. Never throws.
+  std::optional<HttpServerResponse> Screen(const HttpServerRequest& head);
+
+  // A local store result seen outside a request (the commit worker): storage full makes
+  // /healthz report not-ready; a successful write clears it.
+  void ObserveStorage(const Status& status, bool wrote);
+  // Whether the last local write failed for lack of space (and none succeeded since).
+  bool storage_full() const;
 
   const ApiLimits& limits() const;
 

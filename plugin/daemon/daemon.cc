@@ -122,6 +122,8 @@ void Daemon::Impl::WorkerLoop() {
     if (options.worker_enabled && parts.commit_engine) {
       auto report = parts.commit_engine->RunOnce();
       const int64_t now = core::SystemClock().NowMillis();
+      api->ObserveStorage(report.ok() ? Status::Ok() : report.status(),
+                          report.ok() && report->claimed > 0);
       if (!report.ok()) {
         metrics.CountWorkerError();
         metrics.CountServerError(ErrorKindName(report.status().kind()));
@@ -190,6 +192,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonParts parts, const DaemonOpt
   ListenerOptions listen = options.listen;
   listen.max_body_bytes = options.limits.max_body_bytes;
   Api* api = impl.api.get();
+  listen.screen = [api](const HttpServerRequest& head) { return api->Screen(head); };
+  listen.on_refusal = [&impl](std::string_view method, int status) {
+    impl.metrics.ObserveRequest(method, status, 0);
+    // The method only (bounded, printable); the target may be what was too long.
+    std::string m(MethodLabel(method.empty() ? std::string_view("other") : method));
+    impl.Log("http " + m + " - " + std::to_string(status) + " refused by the listener");
+  };
   auto listener = HttpListener::Start(
       listen, [api](const HttpServerRequest& request) { return api->Handle(request); });
   if (!listener.ok()) return listener.status();
@@ -218,6 +227,7 @@ std::string Daemon::url() const { return impl_->listener->url(); }
 Metrics& Daemon::metrics() { return impl_->metrics; }
 Api& Daemon::api() { return *impl_->api; }
 bool Daemon::nodelay_applied() const { return impl_->listener->nodelay_applied(); }
+int Daemon::open_connections() const { return impl_->listener->open_connections(); }
 
 Status RunDaemon(DaemonParts parts, const DaemonOptions& options, std::atomic<bool>* stop) {
   g_signal = 0;

@@ -61,6 +61,7 @@ class Daemon {
   Metrics& metrics();
   Api& api();
   bool nodelay_applied() const;
+  int open_connections() const;  // the listener's open connections now
 
  private:
   Daemon();

@@ -1,6 +1,6 @@
 // Countersign's own HTTP request/response values: the REST API (api.h) is written against these,
 // never against the HTTP library, so it is unit-testable through Api::Handle() and the listener
-// (http_listener.h) is the only code that knows cpprestsdk.
+// (http_listener.h) is the only code that knows the HTTP library.
 //
 // Threading: values; safe to copy between threads.
 #pragma once
@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "fhir/status.h"
 
 namespace countersign::daemon {
 
@@ -39,6 +41,8 @@ struct HttpServerResponse {
   int status = 200;
   HeaderMap headers;  // Content-Type is set here; Content-Length is the listener's job
   std::string body;
+  // The error behind a 5xx answer, for the server's log (and readiness) only: never sent.
+  Status cause;
 };
 
 // Percent-decodes s ('+' stays '+'; in a query component pass plus_is_space to map it to ' ').

@@ -80,12 +80,23 @@ void Histogram::Render(std::string& out, std::string_view name, std::string_view
 
 Metrics::Metrics() : commit_seconds_(CommitBounds()) {}
 
+std::string_view MethodLabel(std::string_view method) {
+  // The label set stays bounded whatever clients send: a made-up method is "other".
+  for (std::string_view known :
+       {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 void Metrics::ObserveRequest(std::string_view method, int status, double seconds) {
+  const std::string label(MethodLabel(method));
+  if (status < 100 || status > 599) status = 0;
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{std::string(method), status}];
-  auto it = request_seconds_.find(std::string(method));
+  ++requests_[{label, status}];
+  auto it = request_seconds_.find(label);
   if (it == request_seconds_.end()) {
-    it = request_seconds_.emplace(std::string(method), Histogram(RequestBounds())).first;
+    it = request_seconds_.emplace(label, Histogram(RequestBounds())).first;
   }
   it->second.Observe(seconds);
 }

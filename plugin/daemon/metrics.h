@@ -30,11 +30,15 @@ class Histogram {
   int64_t count_ = 0;
 };
 
+// The label a method is counted under: itself when standard (GET, POST, ...), else "other".
+std::string_view MethodLabel(std::string_view method);
+
 class Metrics {
  public:
   Metrics();
 
-  // One HTTP request answered with status after `seconds`.
+  // One HTTP request answered with status after `seconds`. Methods outside the standard nine
+  // are counted as "other", so the series stay bounded whatever clients send.
   void ObserveRequest(std::string_view method, int status, double seconds);
   // One proposal finished committing: seconds from its final approval to the commit's end.
   void ObserveCommit(double seconds);
