@@ -155,6 +155,19 @@ std::optional<std::string_view> GetString(const Value& object, std::string_view 
   return std::string_view(v->GetString(), v->GetStringLength());
 }
 
+std::optional<std::string_view> StringOf(const Value& value) {
+  if (!value.IsString()) return std::nullopt;
+  return std::string_view(value.GetString(), value.GetStringLength());
+}
+
+std::optional<char> ForbiddenControl(std::string_view text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\t' && c != '\r' && c != '\n') return c;
+  }
+  return std::nullopt;
+}
+
 std::optional<int64_t> GetInt(const Value& object, std::string_view name) {
   const Value* v = Member(object, name);
   if (v == nullptr || !v->IsInt64()) return std::nullopt;

@@ -26,8 +26,14 @@ std::string Stringify(const Value& value);
 std::string Pretty(const Value& value);
 
 // Member access that never asserts: nullptr / nullopt when absent or of another type.
+// Strings are read with their full length: a JSON string may hold "\u0000", and reading it as a
+// C string would see only the part before it (two layers then disagree on what was sent).
 const Value* Member(const Value& object, std::string_view name);
 std::optional<std::string_view> GetString(const Value& object, std::string_view name);
+// The whole text of a string value; nullopt when value is not a string.
+std::optional<std::string_view> StringOf(const Value& value);
+// The first character FHIR strings forbid (U+0000-U+001F except TAB, CR, LF), or nullopt.
+std::optional<char> ForbiddenControl(std::string_view text);
 std::optional<int64_t> GetInt(const Value& object, std::string_view name);
 std::optional<bool> GetBool(const Value& object, std::string_view name);
 

@@ -1,6 +1,7 @@
 #include "mappings/draft_validator.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "fhir/reference.h"
 #include "mappings/datetime.h"
@@ -54,12 +55,57 @@ bool IsLanguageTag(std::string_view s) {
   return true;
 }
 
+// The text of a string value, whole (embedded NULs included); empty for other types.
+std::string_view Text(const json::Value& v) { return json::StringOf(v).value_or(std::string_view()); }
+
+// A member name as it may appear in a path: control characters as \\uXXXX.
+std::string PathName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Every string in the draft, member names included, is refused when it holds a character FHIR
+// strings forbid (U+0000-U+001F except TAB, CR, LF). A NUL above all: code that reads a string
+// up to its first NUL sees "note" where "note\u0000" was sent, and two layers then disagree.
+void CheckCharacters(const json::Value& v, const std::string& path, Issues* out) {
+  if (v.IsString()) {
+    if (auto c = json::ForbiddenControl(Text(v))) {
+      Add(out, path, *c == '\0' ? "contains a NUL character (\\u0000)"
+                                : "contains a control character (" + PathName(std::string(1, *c)) + ")");
+    }
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      std::string at = path + "." + PathName(name);
+      if (json::ForbiddenControl(name)) {
+        Add(out, at, "member name contains a control character", "structure");
+        continue;
+      }
+      CheckCharacters(m.value, at, out);
+    }
+  } else if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      CheckCharacters(v[i], path + "[" + std::to_string(i) + "]", out);
+    }
+  }
+}
+
 // A FHIR reference of the given type (any type when empty).
 void CheckReference(const json::Value& v, const std::string& path, const std::string& type,
                     Issues* out) {
   if (!v.IsString()) return Add(out, path, "expected a reference string like \"" +
                                                (type.empty() ? std::string("Practitioner") : type) + "/123\"");
-  auto ref = fhir::Reference::Parse(v.GetString());
+  auto ref = fhir::Reference::Parse(Text(v));
   if (!ref.ok() || ref->is_uuid || !ref->base.empty()) {
     return Add(out, path, "not a relative FHIR reference (Type/id)");
   }
@@ -81,7 +127,7 @@ void CheckKeys(const json::Value& obj, const std::string& path, const std::set<s
                Issues* out) {
   for (const auto& m : obj.GetObject()) {
     std::string name(m.name.GetString(), m.name.GetStringLength());
-    if (!known.count(name)) Add(out, path + "." + name, "unknown field", "structure");
+    if (!known.count(name)) Add(out, path + "." + PathName(name), "unknown field", "structure");
   }
 }
 
@@ -91,7 +137,7 @@ void CheckContent(const json::Value& c, Issues* out) {
   CheckKeys(c, at, kContentFields, out);
   for (const char* f : {"date", "start", "end"}) {
     if (const json::Value* v = json::Member(c, f)) {
-      if (!v->IsString() || !IsDateTime(v->GetString())) {
+      if (!v->IsString() || !IsDateTime(Text(*v))) {
         Add(out, at + "." + f, "expected a FHIR dateTime like 2026-12-01T09:00:00Z");
       }
     }
@@ -103,7 +149,7 @@ void CheckContent(const json::Value& c, Issues* out) {
     }
   }
   if (const json::Value* v = json::Member(c, "format")) {
-    std::string f = v->IsString() ? v->GetString() : "";
+    std::string_view f = Text(*v);
     if (f != "text/plain" && f != "text/markdown") Add(out, at + ".format", "must be text/plain or text/markdown");
   }
   if (const json::Value* v = json::Member(c, "minutesDuration")) {
@@ -112,7 +158,7 @@ void CheckContent(const json::Value& c, Issues* out) {
     }
   }
   if (const json::Value* v = json::Member(c, "language")) {
-    if (!v->IsString() || !IsLanguageTag(v->GetString())) {
+    if (!v->IsString() || !IsLanguageTag(Text(*v))) {
       Add(out, at + ".language", "expected a BCP-47 language tag such as \"es\" or \"en-US\"");
     }
   }
@@ -144,7 +190,7 @@ void CheckContent(const json::Value& c, Issues* out) {
         if (const json::Value* actor = json::Member(e, "actor")) CheckReference(*actor, pa + ".actor", "", out);
         else Add(out, pa + ".actor", "required", "required");
         if (const json::Value* r = json::Member(e, "required")) {
-          std::string s = r->IsString() ? r->GetString() : "";
+          std::string_view s = Text(*r);
           if (s != "required" && s != "optional" && s != "information-only") {
             Add(out, pa + ".required", "must be required, optional or information-only");
           }
@@ -155,8 +201,8 @@ void CheckContent(const json::Value& c, Issues* out) {
   const json::Value* start = json::Member(c, "start");
   const json::Value* end = json::Member(c, "end");
   if (start && end && start->IsString() && end->IsString()) {
-    auto from = EpochSeconds(start->GetString());
-    auto to = EpochSeconds(end->GetString());
+    auto from = EpochSeconds(Text(*start));
+    auto to = EpochSeconds(Text(*end));
     if (from && to && *to <= *from) Add(out, at + ".end", "must be after content.start");
   }
 }
@@ -169,15 +215,16 @@ Issues ValidateDraft(const json::Value& d, const std::set<std::string>& kinds) {
     Add(&out, "draft", "expected a JSON object", "structure");
     return out;
   }
+  CheckCharacters(d, "draft", &out);
   CheckKeys(d, "draft", kTopFields, &out);
   const json::Value* version = json::Member(d, "schemaVersion");
   if (!version) Add(&out, "draft.schemaVersion", "required", "required");
-  else if (!version->IsString() || std::string(version->GetString()) != kDraftSchemaVersion) {
+  else if (!version->IsString() || Text(*version) != kDraftSchemaVersion) {
     Add(&out, "draft.schemaVersion", std::string("unsupported; this build reads \"") + kDraftSchemaVersion + "\"", "not-supported");
   }
   const json::Value* kind = json::Member(d, "kind");
   if (!kind) Add(&out, "draft.kind", "required", "required");
-  else if (!kind->IsString() || !kinds.count(kind->GetString())) {
+  else if (!kind->IsString() || !kinds.count(std::string(Text(*kind)))) {
     std::string known;
     for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
     Add(&out, "draft.kind", "must be one of " + known);

@@ -109,6 +109,15 @@ class RuleEngine : public MappingEngine {
       }
     }
     if (!issues.empty()) return InvalidDraft(issues);
+    // Validation found a rule and an action for every draft it passes; should the two ever
+    // disagree, the draft is refused rather than mapped by guesswork.
+    if (rule == nullptr || action == nullptr) {
+      return OneIssue("draft.kind", "no mapping rule and action for this kind and action");
+    }
+    if (!json::Member(draft, "content") || !draft["content"].IsObject() ||
+        !json::Member(draft, "ai") || !draft["ai"].IsObject()) {
+      return OneIssue("draft", "content and ai must be objects", "structure");
+    }
 
     // The context templates see: the draft, with documented defaults filled in.
     json::Document scope;
@@ -187,7 +196,11 @@ class RuleEngine : public MappingEngine {
  private:
   // The update's base version: embedded in the draft, or read through resolve_base.
   static Status LoadBase(const json::Value& draft, const MapContext& ctx, json::Document* base) {
-    const json::Value& target = draft["target"];
+    const json::Value* target_member = json::Member(draft, "target");
+    if (target_member == nullptr || !target_member->IsObject()) {
+      return OneIssue("draft.target", "required for this action: {reference, version}", "required");
+    }
+    const json::Value& target = *target_member;
     std::string ref(json::GetString(target, "reference").value_or(""));
     std::string version(json::GetString(target, "version").value_or(""));
     if (const json::Value* res = json::Member(target, "resource")) {

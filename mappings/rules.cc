@@ -64,7 +64,7 @@ Status ParseWrite(const std::string& file, const std::string& at, const json::Va
       const json::Value& name = (*r)[i];
       std::string name_at = at + ".remove[" + std::to_string(i) + "]";
       if (!name.IsString() || name.GetStringLength() == 0) return Bad(file, name_at, "expected a member name");
-      std::string n = name.GetString();
+      std::string n(name.GetString(), name.GetStringLength());
       if (n == "resourceType" || n == "id" || n == "meta") {
         return Bad(file, name_at, "resourceType, id and meta of the target cannot be removed");
       }
@@ -106,9 +106,9 @@ Status ParseAction(const std::string& file, const std::string& at, const json::V
   if (const json::Value* t = json::Member(a, "target")) {
     if (t->IsBool()) {
       out->needs_target = t->GetBool();
-    } else if (t->IsString() && fhir::IsValidResourceType(t->GetString())) {
+    } else if (t->IsString() && fhir::IsValidResourceType(*json::StringOf(*t))) {
       out->needs_target = true;
-      out->target_type = t->GetString();
+      out->target_type = std::string(*json::StringOf(*t));
     } else {
       return Bad(file, at + ".target", "expected true, false or the target's resource type");
     }

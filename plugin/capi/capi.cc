@@ -52,7 +52,7 @@ cs_status StatusFor(ErrorKind kind) {
 
 cs_status StatusForHttp(int http) {
   switch (http) {
-    case 400: case 415: return CS_INVALID;
+    case 400: case 415: case 428: return CS_INVALID;
     case 401: return CS_UNAUTHORIZED;
     case 403: case 422: return CS_FORBIDDEN;
     case 404: return CS_NOT_FOUND;
@@ -149,6 +149,14 @@ std::string JsonObject(std::initializer_list<std::pair<const char*, const char*>
   for (const auto& [k, v] : fields) {
     if (v != nullptr && *v != '\0') json::SetString(d, k, v, d.GetAllocator());
   }
+  return json::Stringify(d);
+}
+
+// {"revision": n, "note"?: note}
+std::string ApproveBody(int64_t revision, const char* note) {
+  json::Document d(rapidjson::kObjectType);
+  json::Set(d, "revision", json::Value(revision), d.GetAllocator());
+  if (note != nullptr && *note != '\0') json::SetString(d, "note", note, d.GetAllocator());
   return json::Stringify(d);
 }
 
@@ -260,7 +268,7 @@ cs_status cs_list(cs_instance* instance, const char* token, const char* filter_j
       for (const auto& m : f->GetObject()) {
         std::string name(m.name.GetString(), m.name.GetStringLength());
         if (m.value.IsString()) {
-          query[name] = m.value.GetString();
+          query[name] = std::string(m.value.GetString(), m.value.GetStringLength());
         } else if (m.value.IsInt64()) {
           query[name] = std::to_string(m.value.GetInt64());
         } else {
@@ -287,8 +295,25 @@ cs_status cs_approve(cs_instance* instance, const char* token, const char* id, c
   return Guarded(err, [&] {
     if (proposal_json != nullptr) *proposal_json = nullptr;
     if (!ValidId(id)) return BadId(err);
+    if (instance == nullptr) return Report(err, CS_INVALID, 0, "instance is required");
+    // The version 1 contract: whatever revision is current now. Read here without an audited
+    // view (only the number is used); the request itself is authenticated and authorized.
+    auto current = instance->service->store().GetProposal(id);
+    int64_t revision = current.ok() ? current->revision : 0;
     return Call(instance, token, "POST", std::string("/proposals/") + id + "/approve",
-                JsonObject({{"note", note}}), {}, proposal_json, err);
+                ApproveBody(revision, note), {}, proposal_json, err);
+  });
+}
+
+cs_status cs_approve_revision(cs_instance* instance, const char* token, const char* id,
+                              long long revision, const char* note, char** proposal_json,
+                              cs_error* err) {
+  return Guarded(err, [&] {
+    if (proposal_json != nullptr) *proposal_json = nullptr;
+    if (!ValidId(id)) return BadId(err);
+    if (revision < 0) return Report(err, CS_INVALID, 400, "revision must be >= 0");
+    return Call(instance, token, "POST", std::string("/proposals/") + id + "/approve",
+                ApproveBody(static_cast<int64_t>(revision), note), {}, proposal_json, err);
   });
 }
 

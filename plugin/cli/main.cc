@@ -49,7 +49,9 @@ Commands:
   submit FILE|DIR...             submit drafts (a directory: every *.json in it, with progress)
   list [--owner O] [--status S] [--patient P] [--kind K] [--limit N] [--after CURSOR]
   show ID [--diff]               one proposal; --diff compares with the FHIR server now
-  approve ID [--note TEXT]
+  approve ID [--revision N] [--note TEXT]
+                                 N: the revision you reviewed (409 when it was amended since);
+                                 without it, the current one is read and shown, then approved
   amend ID FILE [--note TEXT]    FILE: an edited draft, or a JSON Patch on the pending Bundle
   reject ID --reason CODE [--text TEXT]
   reassign ID --owner OWNER --reason TEXT
@@ -249,6 +251,31 @@ class Cli {
                  [&](const json::Value& p) {
                    std::cout << Id() << ": " << json::GetString(p, "status").value_or("") << "\n";
                  });
+  }
+
+  // Approves the revision the person reviewed: --revision N, or the current one, shown first.
+  int Approve() {
+    if (args_.positional.size() < 2) return Usage("approve needs ID");
+    std::string revision = args_.Opt("--revision");
+    if (revision.empty()) {
+      auto shown = Send(Call("GET", "/proposals/" + args_.positional[1]));
+      if (!shown.ok() || shown->status >= 400) return Print(shown);
+      auto p = json::Parse(shown->body, 512);
+      auto n = p.ok() ? json::GetInt(*p, "revision") : std::nullopt;
+      if (!n) return Fail(Status::Internal("the proposal has no revision number"));
+      revision = std::to_string(*n);
+      std::cerr << "approving revision " << revision << " of " << args_.positional[1] << " ("
+                << json::GetString(*p, "kind").value_or("") << " for "
+                << json::GetString(*p, "patient").value_or("") << ", owner "
+                << json::GetString(*p, "owner").value_or("") << ")\n";
+    } else if (revision.find_first_not_of("0123456789") != std::string::npos || revision.size() > 15) {
+      return Usage("--revision takes the revision number shown by `show`");
+    }
+    json::Document body(rapidjson::kObjectType);
+    auto& a = body.GetAllocator();
+    json::Set(body, "revision", json::Value(static_cast<int64_t>(std::stoll(revision))), a);
+    if (!args_.Opt("--note").empty()) json::SetString(body, "note", args_.Opt("--note"), a);
+    return Decide("approve", json::Stringify(body));
   }
 
   int Amend() {

@@ -49,6 +49,11 @@ Result<ApprovalPolicy> ApprovalPolicy::Parse(std::string_view text) {
   if (p.reject_reasons_.empty()) {
     return Status::Invalid(root + ".reject_reasons must list at least one coded reason");
   }
+  bool owner_only_default = false;
+  if (const json::Value* o = json::Member(*doc, "owner_only")) {
+    if (!o->IsBool()) return Status::Invalid(root + ".owner_only must be true or false");
+    owner_only_default = o->GetBool();
+  }
   const json::Value* kinds = json::Member(*doc, "kinds");
   if (!kinds || !kinds->IsObject() || kinds->MemberCount() == 0) {
     return Status::Invalid(root + ".kinds must be a non-empty object");
@@ -64,6 +69,11 @@ Result<ApprovalPolicy> ApprovalPolicy::Parse(std::string_view text) {
       if (r == role::kAiAgent) return Status::Invalid(at + ".approver_roles cannot name ai-agent");
     }
     k.two_approvers = json::GetBool(m.value, "two_approvers").value_or(false);
+    k.owner_only = owner_only_default;
+    if (const json::Value* o = json::Member(m.value, "owner_only")) {
+      if (!o->IsBool()) return Status::Invalid(at + ".owner_only must be true or false");
+      k.owner_only = o->GetBool();
+    }
     CS_RETURN_IF_ERROR(ReadRoles(m.value, "owner", at, k.owner_rules, true));
     bool has_fallback = false;
     for (const auto& rule : k.owner_rules) {
@@ -125,6 +135,18 @@ Status ApprovalPolicy::CheckDecide(const Principal& p, std::string_view kind,
   return Status::Ok();
 }
 
+Status ApprovalPolicy::CheckDecide(const Principal& p, std::string_view kind,
+                                   std::string_view owner, std::string* role) const {
+  CS_RETURN_IF_ERROR(CheckDecide(p, kind, role));
+  const KindPolicy* k = For(kind);
+  if (k->owner_only && !p.Owns(owner)) {
+    role->clear();
+    return Status::Forbidden(p.id + " does not own this proposal (owner " + std::string(owner) +
+                             "); only its owner may decide it: reassign it first");
+  }
+  return Status::Ok();
+}
+
 Status ApprovalPolicy::CheckView(const Principal& p, std::string* role) const {
   *role = p.IsAiAgent() ? std::string() : p.FirstRoleIn(view_roles_);
   if (role->empty()) return Status::Forbidden(p.id + " may not view proposals");
@@ -153,9 +175,17 @@ Result<std::string> ApprovalPolicy::ChooseOwner(std::string_view kind,
                                                 const PrincipalDirectory& principals) const {
   const KindPolicy* k = For(kind);
   if (!k) return Status::Invalid("no approval policy for kind " + std::string(kind));
+  // A queue, or a person who may decide this kind: an item given to someone who cannot act on
+  // it would only wait for its expiry.
+  auto acceptable = [&](std::string_view owner) {
+    if (!IsValidOwner(owner, principals)) return false;
+    if (owner.rfind("queue:", 0) == 0) return true;
+    std::string role;
+    return CheckDecide(*principals.Find(owner), kind, &role).ok();
+  };
   for (const std::string& rule : k->owner_rules) {
     if (rule == "requested") {
-      if (!requested_owner.empty() && IsValidOwner(requested_owner, principals)) {
+      if (!requested_owner.empty() && acceptable(requested_owner)) {
         return std::string(requested_owner);
       }
     } else if (rule.rfind("draft:", 0) == 0) {
@@ -164,7 +194,7 @@ Result<std::string> ApprovalPolicy::ChooseOwner(std::string_view kind,
       std::optional<std::string_view> ref;
       if (v && v->IsString()) ref = std::string_view(v->GetString(), v->GetStringLength());
       if (v && v->IsObject()) ref = json::GetString(*v, "reference");
-      if (ref && IsValidOwner(*ref, principals)) return std::string(*ref);
+      if (ref && acceptable(*ref)) return std::string(*ref);
     } else if (rule.rfind("queue:", 0) == 0) {
       return rule;
     }

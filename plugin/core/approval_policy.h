@@ -8,15 +8,22 @@
 //   "view_roles": ["clinician", "front-desk", "admin"],
 //   "reassign_roles": ["admin", "front-desk"],
 //   "reject_reasons": [{"code": "clinically-inaccurate", "display": "..."}, ...],
+//   "owner_only": false,
 //   "kinds": {
 //     "note": {"approver_roles": ["clinician"], "two_approvers": false,
 //              "owner": ["requested", "draft:/author", "queue:clinical-review"],
-//              "expiry_minutes": 4320}
+//              "expiry_minutes": 4320, "owner_only": true}
 //   }
 // }
-// Owner rules are tried in order: "requested" (the draft's requested owner, when it is a known
-// principal or a queue), "draft:<JSON pointer>" (a reference string, or an object with
-// "reference", at that place in the draft), "queue:<name>" (always matches).
+// Owner rules are tried in order, the first that matches wins: "requested" (the draft's
+// requested owner, when it is a queue or a known person who may decide the kind),
+// "draft:<JSON pointer>" (a reference string, or an object with "reference", at that place in
+// the draft; the same condition), "queue:<name>" (always matches). The order is the policy's
+// say over the AI's: a queue listed before "requested" always wins, and without "requested" the
+// AI's choice is ignored.
+// owner_only (top level: the default for every kind; per kind: overrides it): a person may
+// approve, amend, reject or retry only a proposal they own, themselves or through one of their
+// queues (principals' "queues"); others must have it reassigned first.
 #pragma once
 
 #include <map>
@@ -36,6 +43,7 @@ struct KindPolicy {
   std::vector<std::string> approver_roles;
   bool two_approvers = false;
   std::vector<std::string> owner_rules;
+  bool owner_only = false;
   int64_t expiry_ms = 0;  // 0 = never
 };
 
@@ -56,6 +64,9 @@ class ApprovalPolicy {
   // OK, or kForbidden saying why. `role` receives the role the principal acts in.
   Status CheckSubmit(const Principal& p, std::string* role) const;
   Status CheckDecide(const Principal& p, std::string_view kind, std::string* role) const;
+  // CheckDecide for a proposal owned by `owner`: with owner_only, kForbidden unless p owns it.
+  Status CheckDecide(const Principal& p, std::string_view kind, std::string_view owner,
+                     std::string* role) const;
   Status CheckView(const Principal& p, std::string* role) const;
   Status CheckReassign(const Principal& p, std::string_view current_owner, std::string* role) const;
 

@@ -172,7 +172,7 @@ Result<Coordinator::Actor> Coordinator::CheckDecision(const Principal& who, cons
                                                       const char* action,
                                                       ProposalStatus target) {
   return Authorize(who, action, p.id, p.patient, [&](const Principal& principal, std::string* role) {
-    Status s = deps_.policy->CheckDecide(principal, p.kind, role);
+    Status s = deps_.policy->CheckDecide(principal, p.kind, p.owner, role);
     return s.ok() ? CheckTransition(p.status, target) : s;
   });
 }
@@ -190,12 +190,51 @@ ProposalUpdate Coordinator::UpdateOf(const Proposal& p, const Actor& actor,
   return u;
 }
 
+namespace {
+
+// An approved patient message is sent by being written: each Communication the proposal creates
+// as "completed" gets `sent`, the instant of the final approval that released it. Stamped here,
+// once and durably with the approval, so every commit attempt (retries, reconciliation after a
+// lost answer) writes the same content.
+void StampRelease(json::Document& bundle, const std::string& instant) {
+  json::Value* entries = const_cast<json::Value*>(json::Member(bundle, "entry"));
+  if (entries == nullptr || !entries->IsArray()) return;
+  for (auto& e : entries->GetArray()) {
+    const json::Value* request = json::Member(e, "request");
+    json::Value* r = const_cast<json::Value*>(json::Member(e, "resource"));
+    if (request == nullptr || r == nullptr || !r->IsObject()) continue;
+    if (json::GetString(*request, "method").value_or("") != "POST") continue;
+    if (json::GetString(*r, "resourceType").value_or("") != "Communication") continue;
+    if (json::GetString(*r, "status").value_or("") != "completed") continue;
+    if (json::Member(*r, "sent") != nullptr) continue;
+    json::SetString(*r, "sent", instant, bundle.GetAllocator());
+  }
+}
+
+// kConflict when the caller decided on another revision than the proposal's current one.
+Status CheckRevision(const Proposal& p, std::optional<int64_t> seen) {
+  if (!seen || *seen == p.revision) return Status::Ok();
+  std::string by;
+  if (!p.revisions.empty()) by = " (by " + p.revisions.back().author + ")";
+  return Status::Conflict("revision " + std::to_string(*seen) + " is not the current one: the " +
+                          "proposal is at revision " + std::to_string(p.revision) + by +
+                          "; review it again");
+}
+
+}  // namespace
+
 Result<Proposal> Coordinator::Approve(const Principal& who, const std::string& id,
-                                      std::string note) {
+                                      std::string note, std::optional<int64_t> revision) {
   auto p = deps_.store->GetProposal(id);
   if (!p.ok()) return p.status();
   auto actor = CheckDecision(who, *p, audit::kApprove, ProposalStatus::kApproved);
   if (!actor.ok()) return actor.status();
+  // Checked after the role: only a reviewer learns the revision. The store's compare-and-set on
+  // the row version catches an amendment landing between this read and the update.
+  if (Status s = CheckRevision(*p, revision); !s.ok()) {
+    AuditRefusal(who, audit::kApprove, p->id, p->patient, s);
+    return s;
+  }
   auto bundle = ParseStored(p->bundle_json, "bundle");
   auto patches = ParseStored(p->patches_json, "patches");
   if (!bundle.ok()) return bundle.status();
@@ -230,9 +269,10 @@ Result<Proposal> Coordinator::FinishApproval(const Actor& actor, const Proposal&
   const size_t needed = kp && kp->two_approvers ? 2 : 1;
   const bool final = approvers.size() >= needed;
   if (final) {
+    StampRelease(bundle, FormatInstant(u.event.at));
     for (const ApprovalRecord& a : approvers) {
       const Principal* who = deps_.principals->Find(a.approver);
-      Principal fallback{a.approver, {}, {a.role}};
+      Principal fallback{a.approver, {}, {a.role}, {}};
       CS_RETURN_IF_ERROR(AddVerifier(bundle, who ? *who : fallback, a.role, u.event.at));
     }
     u.new_status = ProposalStatus::kApproved;
@@ -254,6 +294,10 @@ Result<Proposal> Coordinator::AmendAndApprove(const Principal& who, const std::s
   if (!p.ok()) return p.status();
   auto actor = CheckDecision(who, *p, audit::kAmend, ProposalStatus::kApproved);
   if (!actor.ok()) return actor.status();
+  if (Status s = CheckRevision(*p, amendment.revision); !s.ok()) {
+    AuditRefusal(who, audit::kAmend, p->id, p->patient, s);
+    return s;
+  }
   auto rev = BuildRevision(*actor, *p, amendment);
   if (!rev.ok()) {
     AuditRefusal(who, audit::kAmend, p->id, p->patient, rev.status());

@@ -50,6 +50,9 @@ struct Amendment {
   std::optional<std::string> draft_json;    // an edited draft: mapped again like a submission
   std::optional<std::string> bundle_patch;  // RFC 6902 patch on the pending Bundle's resources
   std::string note;                         // why (free text)
+  // The revision the edit was made on; kConflict when the proposal has moved on since. Unset:
+  // the current revision.
+  std::optional<int64_t> revision;
 };
 
 struct RejectReason {
@@ -72,10 +75,15 @@ class Coordinator {
   Result<ProposalPage> List(const Principal& who, const ProposalFilter& filter,
                             const PageRequest& page);
 
-  // Approves the current revision. With a two-approver rule the first approval leaves the
-  // proposal pending; the second distinct approver approves it. The final approval adds the
+  // Approves `revision`, the revision the approver saw; kConflict (nothing changes) when the
+  // proposal has moved on to another revision since, e.g. an amendment by someone else. Without
+  // a revision the current one is approved: for callers that showed nothing (REST, the CLI and
+  // the C ABI always pass one). With a two-approver rule the first approval leaves the proposal
+  // pending; a second distinct approver of the same revision approves it. Approvals count for
+  // their revision only: an amendment starts the count again. The final approval adds the
   // verifier(s) to the Provenance and writes the outbox entry in the same transaction.
-  Result<Proposal> Approve(const Principal& who, const std::string& id, std::string note = {});
+  Result<Proposal> Approve(const Principal& who, const std::string& id, std::string note = {},
+                           std::optional<int64_t> revision = std::nullopt);
   // Edits, re-validates, guardrail-checks, stores a revision beside the original, and approves
   // it as the same principal (who also becomes the revision's author in the Provenance).
   Result<Proposal> AmendAndApprove(const Principal& who, const std::string& id,

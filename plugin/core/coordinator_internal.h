@@ -17,3 +17,14 @@ std::string DetailJson(std::initializer_list<std::pair<const char*, std::string>
 Result<json::Document> ParseStored(const std::string& text, const char* what);
 
 }  // namespace countersign::core::coordinator_internal
+
+namespace countersign::core {
+// kInvalid unless the mapped resources of two pending Bundles are tied to the same patient,
+// encounter and related persons (every reference to one, and each resource's subject, patient
+// and encounter members): no revision may move a proposal to another record.
+Status CheckSameBinding(const json::Value& before, const json::Value& after);
+}  // namespace countersign::core
+
+namespace countersign::core::coordinator_internal {
+
+}  // namespace countersign::core::coordinator_internal

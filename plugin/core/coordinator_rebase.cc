@@ -104,6 +104,15 @@ Result<Proposal> Coordinator::Rebase(const Principal& who, const std::string& id
     moved += (moved.empty() ? "" : ", ") + ref->Relative() + " " + ref->version_id + "->" +
              server_version;
   }
+  // The server's current version may have been moved to another patient or encounter since
+  // the AI read it; carried over, the proposal would then write into someone else's record.
+  auto original = ParseStored(p->bundle_json, "bundle");
+  if (!original.ok()) return original.status();
+  if (Status same = CheckSameBinding(*original, bundle); !same.ok()) {
+    Status why = Status::Conflict("cannot re-base: " + same.message());
+    AuditRefusal(who, audit::kAmend, p->id, p->patient, why);
+    return why;
+  }
   Status allowed = deps_.guardrails->Check(p->kind, bundle, patches);
   if (!allowed.ok()) {
     AuditRefusal(who, audit::kAmend, p->id, p->patient, allowed);

@@ -1,6 +1,7 @@
 // The reviewer's side of the coordinator: building an amendment's revision, and the diff of a
 // proposal against the FHIR server's current versions.
 #include <charconv>
+#include <set>
 
 #include "fhir/bundle.h"
 #include "fhir/json_patch.h"
@@ -16,6 +17,22 @@ using coordinator_internal::ParseStored;
 
 namespace {
 
+// True when a string anywhere in v (member names too) holds a character FHIR strings forbid.
+bool HasForbiddenControl(const json::Value& v) {
+  if (v.IsString()) return json::ForbiddenControl(*json::StringOf(v)).has_value();
+  if (v.IsArray()) {
+    for (const auto& item : v.GetArray()) {
+      if (HasForbiddenControl(item)) return true;
+    }
+  }
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      if (HasForbiddenControl(m.name) || HasForbiddenControl(m.value)) return true;
+    }
+  }
+  return false;
+}
+
 // A reviewer's bundle patch may edit mapped resources only: paths under
 // /entry/<n>/resource/<element> of a non-Provenance entry, never the resource's type, id or meta,
 // the entry's request or fullUrl, or the set of entries.
@@ -23,6 +40,10 @@ Status CheckBundlePatch(const json::Value& patch, const json::Value& bundle) {
   if (!patch.IsArray() || patch.Empty()) return Status::Invalid("the amendment patch is empty");
   const json::Value* entries = json::Member(bundle, "entry");
   for (rapidjson::SizeType i = 0; i < patch.Size(); ++i) {
+    if (HasForbiddenControl(patch[i])) {
+      return Status::Invalid("amendment op " + std::to_string(i) +
+                             ": a string holds a NUL or another control character");
+    }
     for (const char* field : {"path", "from"}) {
       auto path = json::GetString(patch[i], field);
       if (!path) continue;
@@ -79,7 +100,74 @@ json::Value WithoutVersionMeta(const json::Value& r, json::Allocator& a) {
   return copy;
 }
 
+// Reference types that tie a resource to a person or a visit: a change of any of them would
+// move the record to someone else.
+bool IsBindingType(std::string_view type) {
+  return type == "Patient" || type == "Encounter" || type == "RelatedPerson" || type == "Group" ||
+         type == "EpisodeOfCare";
+}
+
+// Collects what ties v to a patient: every Reference.reference naming a binding type (unparsable
+// references count too: a change to one is refused rather than guessed at), and the whole value
+// of the members that name the subject whatever form they take (a reference, an identifier).
+void CollectBinding(const json::Value& v, const std::string& at, bool top,
+                    std::multiset<std::string>* out) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      if (top && (name == "subject" || name == "patient" || name == "encounter")) {
+        // A display is a label for people: editable. Everything else names whom it is about.
+        json::Document copy;
+        copy.CopyFrom(m.value, copy.GetAllocator());
+        json::Remove(copy, "display");
+        out->insert(at + "." + std::string(name) + "=" + json::Stringify(copy));
+      }
+      if (name == "reference" && m.value.IsString()) {
+        std::string_view text = *json::StringOf(m.value);
+        auto ref = fhir::Reference::Parse(text);
+        if (!ref.ok() || IsBindingType(ref->type)) out->insert(std::string(text));
+        continue;
+      }
+      CollectBinding(m.value, at, false, out);
+    }
+  } else if (v.IsArray()) {
+    for (const auto& item : v.GetArray()) CollectBinding(item, at, false, out);
+  }
+}
+
+// What ties the mapped resources of a pending Bundle to a patient (Device and Provenance aside:
+// Countersign writes those), as one multiset.
+std::multiset<std::string> Binding(const json::Value& bundle) {
+  std::multiset<std::string> out;
+  const json::Value* entries = json::Member(bundle, "entry");
+  if (!entries || !entries->IsArray()) return out;
+  for (const auto& e : entries->GetArray()) {
+    const json::Value* r = json::Member(e, "resource");
+    if (!r || !r->IsObject()) continue;
+    std::string type(fhir::ResourceType(*r).value_or(""));
+    if (type == "Provenance" || type == "Device") continue;
+    CollectBinding(*r, type, true, &out);
+  }
+  return out;
+}
+
 }  // namespace
+
+Status CheckSameBinding(const json::Value& before, const json::Value& after) {
+  std::multiset<std::string> was = Binding(before);
+  std::multiset<std::string> now = Binding(after);
+  if (was == now) return Status::Ok();
+  std::string changed;
+  for (const auto& r : now) {
+    if (!was.count(r)) changed = r;
+  }
+  for (const auto& r : was) {
+    if (!now.count(r) && changed.empty()) changed = r;
+  }
+  return Status::Invalid(
+      "an amendment cannot change the patient, encounter or other subject a proposal is "
+      "about (" + changed.substr(0, 200) + "); reject it and submit a new draft");
+}
 
 Result<Revision> Coordinator::BuildRevision(const Actor& actor, const Proposal& p,
                                             const Amendment& amendment) {
@@ -101,8 +189,8 @@ Result<Revision> Coordinator::BuildRevision(const Actor& actor, const Proposal& 
     ctx.resolve_base = deps_.resolve_base;
     auto mapped = deps_.mapper->Map(*amendment.draft_json, ctx);
     if (!mapped.ok()) return mapped.status();
-    if (mapped->kind != p.kind || mapped->patient != p.patient) {
-      return Status::Invalid("an amendment cannot change the proposal's kind or patient");
+    if (mapped->kind != p.kind || mapped->patient != p.patient || mapped->encounter != p.encounter) {
+      return Status::Invalid("an amendment cannot change the proposal's kind, patient or encounter");
     }
     rev.draft_json = json::Stringify(mapped->draft);
     bundle = std::move(mapped->bundle);
@@ -135,6 +223,11 @@ Result<Revision> Coordinator::BuildRevision(const Actor& actor, const Proposal& 
       }
     }
   }
+  // Whatever the path (an edited draft, a Bundle patch), the proposal stays about the same
+  // patient and encounter: its own record (patient, audit) says so and cannot follow a move.
+  auto stored = ParseStored(p.bundle_json, "bundle");
+  if (!stored.ok()) return stored.status();
+  CS_RETURN_IF_ERROR(CheckSameBinding(*stored, bundle));
   CS_RETURN_IF_ERROR(AddRevisionAuthor(bundle, *actor.principal, actor.role, p.id, p.revision));
   CS_RETURN_IF_ERROR(deps_.guardrails->Check(p.kind, bundle, patches));
   rev.bundle_json = json::Stringify(bundle);

@@ -13,6 +13,13 @@ bool Principal::HasRole(std::string_view r) const {
   return std::find(roles.begin(), roles.end(), r) != roles.end();
 }
 
+bool Principal::Owns(std::string_view owner) const {
+  if (owner == id) return true;
+  constexpr std::string_view kQueue = "queue:";
+  if (owner.substr(0, kQueue.size()) != kQueue) return false;
+  return std::find(queues.begin(), queues.end(), owner.substr(kQueue.size())) != queues.end();
+}
+
 std::string Principal::FirstRoleIn(const std::vector<std::string>& wanted) const {
   for (const std::string& r : wanted) {
     if (HasRole(r)) return r;
@@ -68,6 +75,18 @@ Result<PrincipalDirectory> PrincipalDirectory::Parse(std::string_view text) {
         return Status::Invalid(at + ".roles must hold role names");
       }
       p.roles.emplace_back(r.GetString(), r.GetStringLength());
+    }
+    if (const json::Value* queues = json::Member(v, "queues")) {
+      if (!queues->IsArray()) return Status::Invalid(at + ".queues must be an array of queue names");
+      for (const auto& q : queues->GetArray()) {
+        auto name = json::StringOf(q);
+        if (!name || name->empty() || name->find(':') != std::string_view::npos ||
+            json::ForbiddenControl(*name)) {
+          return Status::Invalid(at + ".queues must hold queue names (\"front-desk\", not "
+                                      "\"queue:front-desk\")");
+        }
+        p.queues.emplace_back(*name);
+      }
     }
     if (p.IsAiAgent() && p.roles.size() > 1) {
       return Status::Invalid(at + ": an ai-agent principal cannot hold other roles");

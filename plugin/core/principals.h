@@ -3,7 +3,9 @@
 // then trusts only the directory's copy (roles are never taken from a request).
 //
 // Config JSON: {"principals": [{"id": "Practitioner/123", "display": "Dr. Ada", "roles":
-// ["clinician"]}, {"id": "Device/scribe", "roles": ["ai-agent"]}]}
+// ["clinician"], "queues": ["clinical-review"]}, {"id": "Device/scribe", "roles": ["ai-agent"]}]}
+// "queues" (optional): the review queues this person works, i.e. owners "queue:<name>" that are
+// theirs when the approval policy lets people decide only what they own.
 #pragma once
 
 #include <map>
@@ -27,7 +29,10 @@ struct Principal {
   std::string id;       // a FHIR reference: "Practitioner/123", "Device/scribe"
   std::string display;  // for people; may be empty
   std::vector<std::string> roles;
+  std::vector<std::string> queues;  // queue names, without "queue:"
 
+  // True when owner is this principal, or "queue:<name>" of one of its queues.
+  bool Owns(std::string_view owner) const;
   bool HasRole(std::string_view role) const;
   bool IsAiAgent() const { return HasRole(role::kAiAgent); }
   // The first of `roles` this principal holds; empty when none.

@@ -151,14 +151,26 @@ struct SqliteStore::Writer {
   std::condition_variable cv;
 };
 
-SqliteStore::SqliteStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader,
-                         const SqliteStoreOptions& options)
-    : options_(options), writer_(std::move(writer)), reader_(std::move(reader)) {}
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer,
+                         std::unique_ptr<Db> reader, const SqliteStoreOptions& options)
+    : path_(std::move(path)), options_(options), writer_(std::move(writer)),
+      reader_(std::move(reader)) {}
+
+Status SqliteStore::ClaimServing() {
+  std::lock_guard<std::mutex> guard(lock_mu_);
+  if (lock_) return Status::Ok();
+  auto lock = sqlite::InstanceLock::Acquire(path_);
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(lock).value();
+  return Status::Ok();
+}
 
 SqliteStore::~SqliteStore() = default;
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                        const SqliteStoreOptions& options) {
+  // Patient data: private files in a directory nobody else can write to.
+  CS_RETURN_IF_ERROR(sqlite::SecureStoreFiles(path));
   auto writer = Db::Open(path, /*read_only=*/false);
   if (!writer.ok()) return writer.status();
   Db& w = **writer;
@@ -178,7 +190,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   CS_RETURN_IF_ERROR((*reader)->Exec(cache));
   CS_RETURN_IF_ERROR((*reader)->Exec("PRAGMA temp_store = MEMORY"));
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(writer).value(), std::move(reader).value(), options));
+      new SqliteStore(path, std::move(writer).value(), std::move(reader).value(), options));
 }
 
 Result<int> SqliteStore::SchemaVersion() {

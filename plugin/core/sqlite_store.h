@@ -22,6 +22,7 @@
 #include <string>
 
 #include "plugin/core/sqlite_db.h"
+#include "plugin/core/sqlite_files.h"
 #include "plugin/core/store.h"
 
 namespace countersign::core {
@@ -42,6 +43,9 @@ class SqliteStore : public Store {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
                                                    const SqliteStoreOptions& options = {});
   ~SqliteStore() override;
+
+  // An exclusive lock on "<path>.lock" until this store closes (sqlite_files.h).
+  Status ClaimServing() override;
 
   // The schema version recorded in the file (the highest applied migration).
   Result<int> SchemaVersion();
@@ -94,8 +98,8 @@ class SqliteStore : public Store {
   // options_.relaxed_engine_bookkeeping.
   enum class Sync { kFull, kRederivable };
 
-  SqliteStore(std::unique_ptr<sqlite::Db> writer, std::unique_ptr<sqlite::Db> reader,
-              const SqliteStoreOptions& options);
+  SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer,
+              std::unique_ptr<sqlite::Db> reader, const SqliteStoreOptions& options);
   // Runs fn inside a write transaction (or a savepoint of a group commit); OK only once durable.
   Status RunWrite(const WriteFn& fn, Sync sync = Sync::kFull);
   Status RunWriteAlone(const WriteFn& fn, Sync sync);
@@ -109,7 +113,10 @@ class SqliteStore : public Store {
     return fn(*reader_);
   }
 
+  std::string path_;
   SqliteStoreOptions options_;
+  std::mutex lock_mu_;  // guards lock_
+  std::unique_ptr<sqlite::InstanceLock> lock_;
   std::mutex write_mu_;  // guards writer_
   std::unique_ptr<sqlite::Db> writer_;
   bool writer_sync_full_ = true;  // the writer's current synchronous pragma; guarded by write_mu_

@@ -126,6 +126,12 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Marks this instance as the one serving the store (the REST daemon), for as long as the
+  // Store lives. SQLite: one per database file, kIllegalState naming the other's pid when it is
+  // already served; other processes that open the file without serving it (the CLI's local
+  // admin commands) are not affected. PostgreSQL: several instances may serve one database.
+  virtual Status ClaimServing() { return Status::Ok(); }
+
   // Creates the proposal (with a "submit" history event and the audit record). When the same
   // ai_principal already used idempotency_key: the same draft returns the stored proposal with
   // created=false (the audit record is not written); a different draft is kConflict.

@@ -2,6 +2,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <optional>
+
 #include "fhir/json.h"
 #include "plugin/daemon/api.h"
 #include "plugin/daemon/api_internal.h"
@@ -67,6 +69,45 @@ std::string ProvenanceOf(const std::string& bundle_json) {
 HttpServerResponse ProposalResponse(const ApiDeps& deps, int status, const core::Proposal& p,
                                     bool with_content) {
   return internal::JsonResponse(status, internal::Render(deps, p, with_content));
+}
+
+// A revision number: a JSON integer >= 0, or the decimal digits of an entity tag.
+std::optional<int64_t> ParseRevision(std::string_view digits) {
+  if (digits.empty() || digits.size() > 15) return std::nullopt;
+  int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+// The revision a decision is about: the body's "revision" and/or If-Match (W/"N" or "N", the
+// ETag GET /proposals/{id} answers). Unset when neither is given; kInvalid when malformed or
+// when the two disagree.
+Result<std::optional<int64_t>> DecidedRevision(const HttpServerRequest& request,
+                                               const json::Value& body) {
+  std::optional<int64_t> from_body;
+  if (const json::Value* v = json::Member(body, "revision")) {
+    if (!v->IsInt64() || v->GetInt64() < 0) {
+      return Status::Invalid("'revision' must be the proposal's revision number (an integer >= 0)");
+    }
+    from_body = v->GetInt64();
+  }
+  std::optional<int64_t> from_header;
+  if (auto tag = request.Header("If-Match")) {
+    std::string_view t = *tag;
+    if (t.substr(0, 2) == "W/") t.remove_prefix(2);
+    if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+    from_header = ParseRevision(t);
+    if (!from_header) {
+      return Status::Invalid("If-Match must be the proposal's ETag, W/\"<revision>\"");
+    }
+  }
+  if (from_body && from_header && *from_body != *from_header) {
+    return Status::Invalid("the body's revision and If-Match name different revisions");
+  }
+  return from_body ? from_body : from_header;
 }
 
 bool PrintableAscii(std::string_view s) {
@@ -267,6 +308,7 @@ HttpServerResponse GetProposal(const ApiDeps& deps, const Call& call, const std:
   auto p = deps.coordinator->View(call.principal, id);
   if (!p.ok()) return ErrorResponse(p.status());
   std::string body = Render(deps, *p, true);
+  const std::string etag = "W/\"" + std::to_string(p->revision) + "\"";
   if (diff) {
     auto d = deps.coordinator->ReviewDiff(call.principal, id, deps.read_current);
     if (!d.ok()) {
@@ -280,7 +322,9 @@ HttpServerResponse GetProposal(const ApiDeps& deps, const Call& call, const std:
       body += ",\"diff\":" + json::Stringify(*d) + "}";
     }
   }
-  return JsonResponse(200, std::move(body));
+  HttpServerResponse r = JsonResponse(200, std::move(body));
+  r.headers["ETag"] = etag;  // what approve takes as If-Match
+  return r;
 }
 
 HttpServerResponse DecideProposal(const ApiDeps& deps, const Call& call, const std::string& id,
@@ -295,18 +339,32 @@ HttpServerResponse DecideProposal(const ApiDeps& deps, const Call& call, const s
   Result<core::Proposal> result = Status::Internal("unreachable");
 
   if (action == "approve") {
-    Status s = OnlyMembers(b, {"note"});
+    Status s = OnlyMembers(b, {"note", "revision"});
     auto note = OptionalString(b, "note");
     if (!s.ok()) return ErrorResponse(s);
     if (!note.ok()) return ErrorResponse(note.status());
-    result = deps.coordinator->Approve(call.principal, id, *note);
+    auto revision = DecidedRevision(call.request, b);
+    if (!revision.ok()) return ErrorResponse(revision.status());
+    if (!revision->has_value()) {
+      // An approval names what the approver saw: with amendments and two approvers, "the current
+      // revision" may be one this person never read.
+      HttpServerResponse r = ErrorResponse(Status::Invalid(
+          "name the revision you approve: {\"revision\": N} or If-Match: W/\"N\" (the proposal's "
+          "\"revision\" and ETag)"));
+      r.status = 428;
+      return r;
+    }
+    result = deps.coordinator->Approve(call.principal, id, *note, **revision);
   } else if (action == "amend") {
-    Status s = OnlyMembers(b, {"draft", "bundle_patch", "note"});
+    Status s = OnlyMembers(b, {"draft", "bundle_patch", "note", "revision"});
     if (!s.ok()) return ErrorResponse(s);
     auto note = OptionalString(b, "note");
     if (!note.ok()) return ErrorResponse(note.status());
+    auto revision = DecidedRevision(call.request, b);
+    if (!revision.ok()) return ErrorResponse(revision.status());
     core::Amendment amendment;
     amendment.note = *note;
+    amendment.revision = *revision;
     const json::Value* draft = json::Member(b, "draft");
     const json::Value* patch = json::Member(b, "bundle_patch");
     if ((draft != nullptr) == (patch != nullptr)) {

@@ -165,6 +165,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonParts parts, const DaemonOpt
   if (!parts.coordinator || !parts.store || !parts.policy || !parts.authenticate) {
     return Status::Invalid("the daemon needs a coordinator, a store, a policy and an authenticator");
   }
+  // One daemon per SQLite file; the CLI's --config admin commands may still open it.
+  CS_RETURN_IF_ERROR(parts.store->ClaimServing());
   std::unique_ptr<Daemon> d(new Daemon());
   Impl& impl = *d->impl_;
   impl.parts = std::move(parts);

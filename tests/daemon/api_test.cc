@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(deeply_nested_or_malformed_json_is_400_and_changes_nothing)
 BOOST_AUTO_TEST_CASE(ai_token_cannot_approve_amend_or_reject) {
   ApiHarness h;
   const std::string id = h.Submit("k1");
-  ExpectOutcome(h.Call("POST", "/proposals/" + id + "/approve", kAiToken, "{}"), 403);
+  ExpectOutcome(h.Call("POST", "/proposals/" + id + "/approve", kAiToken, R"({"revision":0})"), 403);
   ExpectOutcome(h.Call("POST", "/proposals/" + id + "/amend", kAiToken,
                        "{\"draft\":" + NoteDraft("k1", "edited") + ",\"note\":\"x\"}"),
                 403);
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(ai_token_cannot_approve_amend_or_reject) {
 BOOST_AUTO_TEST_CASE(reviewer_outside_their_kind_is_403) {
   ApiHarness h;
   const std::string id = h.Submit("k1");  // a note: clinicians only
-  ExpectOutcome(h.Call("POST", "/proposals/" + id + "/approve", kSamToken, "{}"), 403);
+  ExpectOutcome(h.Call("POST", "/proposals/" + id + "/approve", kSamToken, R"({"revision":0})"), 403);
   BOOST_TEST(StatusOf(h, id) == "pending");
 }
 
@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(approver_cannot_be_spoofed_through_the_body) {
     ExpectOutcome(h.Call("POST", "/proposals/" + id + "/approve", kAiToken, body), 400);
   }
   BOOST_TEST(StatusOf(h, id) == "pending");
-  auto ok = h.Call("POST", "/proposals/" + id + "/approve", kAdaToken, R"({"note":"looks right"})");
+  auto ok = h.Call("POST", "/proposals/" + id + "/approve", kAdaToken, R"({"note":"looks right","revision":0})");
   BOOST_REQUIRE_MESSAGE(ok.status == 200, ok.body);
   auto p = h.core.store->GetProposal(id);
   BOOST_REQUIRE(p.ok());
@@ -252,13 +252,13 @@ BOOST_AUTO_TEST_CASE(final_approval_wakes_the_commit_worker) {
   };
   const std::string a = h.Submit("a");
   const std::string b = h.Submit("b");
-  BOOST_TEST(call("/proposals/" + a + "/approve", kAiToken, "{}").status == 403);
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAiToken, R"({"revision":0})").status == 403);
   BOOST_TEST(call("/proposals/" + b + "/reject", kAdaToken, R"({"code":"not-needed"})").status ==
              200);
   BOOST_TEST(wakes == 0);
-  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, "{}").status == 200);
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, R"({"revision":0})").status == 200);
   BOOST_TEST(wakes == 1);
-  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, "{}").status == 409);
+  BOOST_TEST(call("/proposals/" + a + "/approve", kAdaToken, R"({"revision":0})").status == 409);
   BOOST_TEST(wakes == 1);
 }
 
@@ -271,7 +271,7 @@ BOOST_AUTO_TEST_CASE(decisions_and_illegal_transitions) {
                     R"({"code":"not-needed","text":"duplicate"})");
   BOOST_TEST(rej.status == 200, rej.body);
   BOOST_TEST(json::GetString(Body(rej), "status").value_or("") == "rejected");
-  ExpectOutcome(h.Call("POST", "/proposals/" + a + "/approve", kAdaToken, ""), 409);
+  ExpectOutcome(h.Call("POST", "/proposals/" + a + "/approve", kAdaToken, R"({"revision":0})"), 409);
   ExpectOutcome(h.Call("POST", "/proposals/" + b + "/reject", kAdaToken, R"({"code":"nonsense"})"),
                 400);
   ExpectOutcome(h.Call("POST", "/proposals/" + b + "/reject", kAdaToken, R"({"text":"no code"})"),
@@ -292,7 +292,7 @@ BOOST_AUTO_TEST_CASE(decisions_and_illegal_transitions) {
   ExpectOutcome(h.Call("POST", "/proposals/" + c + "/reassign", kAdaToken,
                        R"({"owner":"Practitioner/dr-ada"})"),
                 403);
-  ExpectOutcome(h.Call("POST", "/proposals/nope/approve", kAdaToken, "{}"), 404);
+  ExpectOutcome(h.Call("POST", "/proposals/nope/approve", kAdaToken, R"({"revision":0})"), 404);
   ExpectOutcome(h.Call("POST", "/proposals/" + c + "/rebase", kAdaToken, ""), 503);
   ExpectOutcome(h.Call("GET", "/proposals/" + c + "/approve", kAdaToken), 405);
   ExpectOutcome(h.Call("DELETE", "/proposals/" + c, kAdaToken), 405);
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(decisions_and_illegal_transitions) {
 // (claim, then complete as failed with the attempt's result).
 std::string FailedProposal(ApiHarness& h, const std::string& key, const std::string& result_json) {
   const std::string id = h.Submit(key);
-  auto approved = h.Call("POST", "/proposals/" + id + "/approve", kAdaToken, "{}");
+  auto approved = h.Call("POST", "/proposals/" + id + "/approve", kAdaToken, R"({"revision":0})");
   BOOST_REQUIRE_MESSAGE(approved.status == 200, approved.body);
   auto claimed = h.core.store->ClaimOutbox("test-worker", h.core.clock.NowMillis(), 60'000, 100);
   BOOST_REQUIRE(claimed.ok());

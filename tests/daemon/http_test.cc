@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(calls_over_loopback) {
   auto one = c.Call("GET", h.base + "/proposals/" + id, kAdaToken);
   BOOST_TEST(one.status == 200);
   auto approve = c.Call("POST", h.base + "/proposals/" + id + "/approve", kAdaToken,
-                        R"({"note":"fine"})");
+                        R"({"note":"fine","revision":0})");
   BOOST_TEST(approve.status == 200, approve.body);
   auto forbidden = c.Call("POST", h.base + "/proposals/" + id + "/reject", kAiToken,
                           R"({"code":"other","text":"x"})");

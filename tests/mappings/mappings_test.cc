@@ -202,13 +202,15 @@ BOOST_AUTO_TEST_CASE(appointment_create_reschedule_cancel) {
   BOOST_TEST(json::GetString(c["cancelationReason"], "text").value() == "Patient is travelling");
 }
 
-BOOST_AUTO_TEST_CASE(messages_in_preparation_with_language_and_reply) {
+// A message is mapped as it is written once approved: sent, not a draft nobody sends
+// (Communication.sent is stamped by the final approval, tested with the coordinator).
+BOOST_AUTO_TEST_CASE(messages_are_written_completed_with_language_and_reply) {
   auto engine = Engine();
   auto es = engine->Map(Read(kRoot + "/fixtures/drafts/message-create-es.json"), Context());
   BOOST_REQUIRE(es.ok());
   const json::Value& c = es->bundle["entry"][0]["resource"];
   BOOST_TEST(json::GetString(c, "resourceType").value() == "Communication");
-  BOOST_TEST(json::GetString(c, "status").value() == "preparation");
+  BOOST_TEST(json::GetString(c, "status").value() == "completed");
   BOOST_TEST(json::GetString(c, "language").value() == "es");
   auto reply = engine->Map(Read(kRoot + "/fixtures/drafts/message-reply.json"), Context());
   BOOST_REQUIRE(reply.ok());
@@ -322,7 +324,7 @@ BOOST_AUTO_TEST_CASE(every_message_fixture_maps_under_the_communication_request_
       BOOST_REQUIRE_MESSAGE(m.ok(), m.status().ToString());
       CheckShape(*m, "prop-1");
       const json::Value& r = m->bundle["entry"][0]["resource"];
-      BOOST_TEST(json::GetString(r, "status").value() == "draft");
+      BOOST_TEST(json::GetString(r, "status").value() == "active");  // a request to send, approved
       BOOST_TEST(json::GetString(r, "authoredOn").value() == "2026-11-25T12:00:00Z");
       if (std::string(name) == "message-reply") {
         BOOST_TEST(json::GetString(r["about"][0], "reference").value() == "Communication/msg-44");

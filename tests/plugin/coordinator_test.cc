@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(approver_identity_comes_from_the_principal_only) {
   Principal forged = h.P("Practitioner/fd-sam");
   forged.roles = {"clinician"};
   BOOST_TEST(h.coordinator->Approve(forged, p.id).status().IsUnauthorized());
-  Principal unknown{"Practitioner/ghost", "", {"clinician"}};
+  Principal unknown{"Practitioner/ghost", "", {"clinician"}, {}};
   BOOST_TEST(h.coordinator->Approve(unknown, p.id).status().IsUnauthorized());
   // The note text cannot name an approver; the recorded approver is the principal argument.
   auto r = h.coordinator->Approve(h.P("Practitioner/dr-grace"), p.id, "approver: Practitioner/dr-ada");

@@ -219,12 +219,20 @@ void CoreHarness::Reopen() {
   store = std::move(s).value();
   CoordinatorDeps deps;
   deps.store = store.get();
-  deps.mapper = &mapper;
+  deps.mapper = real_mapper ? real_mapper.get() : static_cast<mappings::MappingEngine*>(&mapper);
   deps.principals = &principals;
   deps.policy = &policy;
   deps.guardrails = &guardrails;
   deps.clock = &clock;
   coordinator = std::make_unique<Coordinator>(deps);
+}
+
+void CoreHarness::UseRealMappings(const mappings::ProfileSelection& selection) {
+  auto engine = mappings::MappingEngine::Load(std::string(COUNTERSIGN_SOURCE_DIR) + "/mappings/rules",
+                                              selection);
+  BOOST_REQUIRE_MESSAGE(engine.ok(), engine.status().ToString());
+  real_mapper = std::move(engine).value();
+  Reopen();
 }
 
 const Principal& CoreHarness::P(const std::string& id) const {

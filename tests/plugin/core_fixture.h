@@ -50,12 +50,16 @@ class TempDir {
 struct CoreHarness {
   explicit CoreHarness(const SqliteStoreOptions& options = {});
   void Reopen();  // closes and reopens the store file (durability)
+  // From now on the coordinator maps drafts with the shipped rules (mappings/rules) instead of
+  // the fake, as the daemon does.
+  void UseRealMappings(const mappings::ProfileSelection& selection = {});
 
   TempDir dir;
   std::string db_path;
   SqliteStoreOptions options;
   std::unique_ptr<SqliteStore> store;
   FakeMapper mapper;
+  std::unique_ptr<mappings::MappingEngine> real_mapper;  // set by UseRealMappings
   PrincipalDirectory principals;
   ApprovalPolicy policy;
   Guardrails guardrails;

@@ -52,8 +52,8 @@
 extern "C" {
 #endif
 
-/* 1: the first release. 2: cs_retry_commit. */
-#define CS_API_VERSION 2
+/* 1: the first release. 2: cs_retry_commit. 3: cs_approve_revision. */
+#define CS_API_VERSION 3
 
 /* Marks the exported functions (the library is built with hidden visibility otherwise). */
 #if defined(__GNUC__)
@@ -126,9 +126,11 @@ CS_API cs_status cs_list(cs_instance* instance, const char* token, const char* f
  * approvals, history (Proposal JSON above). The view is audited. */
 CS_API cs_status cs_get(cs_instance* instance, const char* token, const char* id,
                         char** proposal_json, cs_error* err);
-/* Approves the current revision as the token's principal (a role the policy allows for the
- * kind; never an AI: CS_FORBIDDEN). A proposal that is no longer pending is CS_CONFLICT. note
- * may be NULL. *proposal_json: the summary fields after the approval. */
+/* Approves the revision current when the call arrives, as the token's principal (a role the
+ * policy allows for the kind; never an AI: CS_FORBIDDEN). A proposal that is no longer pending
+ * is CS_CONFLICT. note may be NULL. *proposal_json: the summary fields after the approval.
+ * An amendment made after the host showed the proposal is approved too: a host that shows
+ * content uses cs_approve_revision instead. */
 CS_API cs_status cs_approve(cs_instance* instance, const char* token, const char* id,
                             const char* note, char** proposal_json, cs_error* err);
 /* Amends the proposal as a new revision (the AI's original is kept) and approves it, under the
@@ -174,6 +176,14 @@ CS_API cs_status cs_audit_verify(cs_instance* instance, char** result_json, cs_e
  * what it had created entered-in-error (submit the draft anew then). */
 CS_API cs_status cs_retry_commit(cs_instance* instance, const char* token, const char* id,
                                  const char* reason, char** proposal_json, cs_error* err);
+/* (API version 3) Approves `revision` (the "revision" of the Proposal JSON the approver was
+ * shown), under the same rules as cs_approve. CS_CONFLICT, and nothing changes, when the
+ * proposal is at another revision (amended or re-based since): show it again. A negative
+ * revision is CS_INVALID. With a two-approver rule each approval counts for its revision only;
+ * an amendment starts the count again. */
+CS_API cs_status cs_approve_revision(cs_instance* instance, const char* token, const char* id,
+                                     long long revision, const char* note, char** proposal_json,
+                                     cs_error* err);
 
 #ifdef __cplusplus
 }
