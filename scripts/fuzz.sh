@@ -51,7 +51,9 @@ for t in "${targets[@]}"; do
   esac
   if [ -d "fixtures/fuzz/$t" ]; then cp fixtures/fuzz/$t/* "$corpus/" 2>/dev/null || true; fi
   log="$build/$t.log"
-  if "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  dict=()
+  case "$t" in draft_fuzz|api_fuzz) dict=(-dict=tests/fuzz/drafts.dict) ;; esac
+  if "$build/tests/fuzz/$t" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$artifacts" -print_final_stats=1 "$corpus" >"$log" 2>&1; then
     execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
     echo "fuzz $t: ${execs:-?} executions in ${seconds}s, no findings"

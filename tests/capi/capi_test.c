@@ -73,6 +73,8 @@ static struct {
   cs_status (*audit_verify)(cs_instance*, char**, cs_error*);
   cs_status (*retry_commit)(cs_instance*, const char*, const char*, const char*, char**,
                             cs_error*);
+  cs_status (*approve_revision)(cs_instance*, const char*, const char*, long long, const char*,
+                                char**, cs_error*);
 } cs;
 
 static cs_error err;
@@ -110,6 +112,7 @@ static void load(void* lib) {
   LOAD(expire_due, "cs_expire_due");
   LOAD(audit_verify, "cs_audit_verify");
   LOAD(retry_commit, "cs_retry_commit");
+  LOAD(approve_revision, "cs_approve_revision");
 }
 
 static char* read_file(const char* path) {
@@ -392,6 +395,22 @@ static void review(cs_instance* inst) {
   free(moved);
   free(amendment);
 
+  /* (version 3) An approval of a revision the proposal is not at changes nothing. */
+  EXPECT(cs.approve_revision(inst, "demo-dr-ada-token", msg_id, 1, NULL, &out, &err),
+         CS_CONFLICT);
+  CHECK(err.http_status == 409 && out == NULL);
+  EXPECT(cs.approve_revision(inst, "demo-dr-ada-token", msg_id, -1, NULL, &out, &err), CS_INVALID);
+  EXPECT(cs.approve_revision(inst, "demo-dr-ada-token", msg_id, 0, "first of two", &out, &err),
+         CS_OK);
+  CHECK(has(out, "\"status\":\"pending\""));
+  /* A NUL inside the kind (it once crashed the engine) is refused like any invalid draft. */
+  char* nul_note = fixture_draft("note-create.json");
+  char* nul_kind = replace(nul_note, "\"kind\": \"note\"", "\"kind\": \"note\\u0000\"");
+  EXPECT(cs.submit(inst, "demo-ai-scribe-token", nul_kind, &out, &err), CS_INVALID);
+  CHECK(err.http_status == 400 && strstr(err.message, "draft.kind") != NULL);
+  free(nul_note);
+  free(nul_kind);
+
   EXPECT(cs.reject(inst, "demo-dr-ada-token", msg_id, "not-needed", "already called", &out, &err),
          CS_OK);
   CHECK(has(out, "\"status\":\"rejected\""));
@@ -502,6 +521,49 @@ static void commit(cs_instance* inst, const char* fhir_url) {
   free(body);
 }
 
+/* An approved patient message lands as what it is, under either profile: a Communication
+ * "completed" with "sent", or an active CommunicationRequest; never a draft nobody sends. */
+static void message_profiles(const char* fhir_url) {
+  const char* profiles[2][3] = {
+      {"", "Communication", "\"status\":\"completed\""},
+      {"s#\"profiles\": {}#\"profiles\": {\"message\": \"communication-request\"}#",
+       "CommunicationRequest", "\"status\":\"active\""}};
+  for (int i = 0; i < 2; ++i) {
+    char dir[] = "/tmp/countersign-capi-msg-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char config_path[512];
+    write_config(dir, fhir_url, profiles[i][0], config_path, sizeof config_path);
+    cs_instance* inst = NULL;
+    EXPECT(cs.open(config_path, &inst, &err), CS_OK);
+    if (inst == NULL) return;
+    char* out = NULL;
+    char* msg = fixture_draft("message-create.json");
+    EXPECT(cs.submit(inst, "demo-ai-scribe-token", msg, &out, &err), CS_OK);
+    free(msg);
+    char id[128];
+    id_of(out, id, sizeof id);
+    cs.free(out);
+    EXPECT(cs.approve_revision(inst, "demo-dr-ada-token", id, 0, NULL, &out, &err), CS_OK);
+    CHECK(has(out, "\"status\":\"pending\""));
+    EXPECT(cs.approve_revision(inst, "demo-fd-sam-token", id, 0, NULL, &out, &err), CS_OK);
+    CHECK(has(out, "\"status\":\"approved\""));
+    EXPECT(cs.commit_pending(inst, &out, &err), CS_OK);
+    CHECK(has(out, "\"status\":\"committed\""));
+    char url[512];
+    snprintf(url, sizeof url, "%s/%s", fhir_url, profiles[i][1]);
+    char* body = http_get(url);
+    CHECK(body != NULL && strstr(body, profiles[i][2]) != NULL);
+    if (i == 0) CHECK(body != NULL && strstr(body, "\"sent\":\"") != NULL);
+    CHECK(body != NULL && strstr(body, "\"status\":\"preparation\"") == NULL &&
+          strstr(body, "\"status\":\"draft\"") == NULL);
+    free(body);
+    cs.close(inst);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+  }
+}
+
 int main(void) {
   void* lib = dlopen(COUNTERSIGN_LIBRARY, RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) {
@@ -532,6 +594,7 @@ int main(void) {
   submit_list_get(inst);
   review(inst);
   commit(inst, fhir_url);
+  if (fhir_url != NULL) message_profiles(fhir_url);
   concurrent_submissions(inst);
 
   char* out = NULL;
