@@ -31,7 +31,7 @@ const std::vector<CommandSpec>& Commands() {
       {"submit", 1, -1, "FILE|DIR...", {}, {}},
       {"list", 0, 0, "", {"--owner", "--status", "--patient", "--kind", "--limit", "--after"}, {}},
       {"show", 1, 1, "ID", {}, {"--diff"}},
-      {"approve", 1, 1, "ID", {"--note"}, {}},
+      {"approve", 1, 1, "ID", {"--note", "--revision"}, {}},
       {"amend", 2, 2, "ID FILE", {"--note"}, {}},
       {"reject", 1, 1, "ID", {"--reason", "--text"}, {}},
       {"reassign", 1, 1, "ID", {"--owner", "--reason"}, {}},

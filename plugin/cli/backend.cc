@@ -88,7 +88,7 @@ class LocalBackend : public Backend {
         -> Result<core::Principal> {
       if (token.size() == secret.size() &&
           CRYPTO_memcmp(token.data(), secret.data(), secret.size()) == 0) {
-        return core::Principal{LocalOperatorId(), "local operator", {core::role::kAdmin}};
+        return core::Principal{LocalOperatorId(), "local operator", {core::role::kAdmin}, {}};
       }
       return s->Authenticate(token);
     };

@@ -241,11 +241,6 @@ class Cli {
     return Print(Send(c), [](const json::Value& p) { PrintProposal(p); });
   }
 
-  // approve ID [--note TEXT]: the body's members, one line each, so a new option is one line.
-  int Approve() {
-    return Decide("approve", Body({{"note", args_.Opt("--note")}}));
-  }
-
   int Decide(const std::string& action, std::string body) {
     return Print(Send(Call("POST", "/proposals/" + Id() + "/" + action, std::move(body))),
                  [&](const json::Value& p) {
@@ -253,23 +248,23 @@ class Cli {
                  });
   }
 
-  // Approves the revision the person reviewed: --revision N, or the current one, shown first.
+  // approve ID [--revision N] [--note TEXT]: approves the revision the person reviewed;
+  // without --revision the current one is read, shown, and that one is approved.
   int Approve() {
-    if (args_.positional.size() < 2) return Usage("approve needs ID");
     std::string revision = args_.Opt("--revision");
     if (revision.empty()) {
-      auto shown = Send(Call("GET", "/proposals/" + args_.positional[1]));
+      auto shown = Send(Call("GET", "/proposals/" + Id()));
       if (!shown.ok() || shown->status >= 400) return Print(shown);
       auto p = json::Parse(shown->body, 512);
       auto n = p.ok() ? json::GetInt(*p, "revision") : std::nullopt;
-      if (!n) return Fail(Status::Internal("the proposal has no revision number"));
+      if (!n) return out_.Fail(Status::Internal("the proposal has no revision number"));
       revision = std::to_string(*n);
-      std::cerr << "approving revision " << revision << " of " << args_.positional[1] << " ("
+      std::cerr << "approving revision " << revision << " of " << Id() << " ("
                 << json::GetString(*p, "kind").value_or("") << " for "
                 << json::GetString(*p, "patient").value_or("") << ", owner "
                 << json::GetString(*p, "owner").value_or("") << ")\n";
     } else if (revision.find_first_not_of("0123456789") != std::string::npos || revision.size() > 15) {
-      return Usage("--revision takes the revision number shown by `show`");
+      return out_.Usage("--revision takes the revision number shown by `show`");
     }
     json::Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();
